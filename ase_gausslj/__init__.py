@@ -1,0 +1,32 @@
+"""gausslj: analytic Gaussian smoothing of the Lennard-Jones potential for ASE and OpenMM.
+
+Core numerics in reduced units (lengths in sigma, energies in epsilon) plus the ASE
+integration. The core modules do not import ASE at module level.
+"""
+
+from .energy import PairResult, SmoothedLJ
+from .neighbors import neighbor_pairs
+from .potential import (
+    R_CORE,
+    regularized_lj,
+    smoothed_coulomb,
+    smoothed_lj,
+    smoothed_lj_dwidth,
+)
+from .table import SmoothedLJTable, TableSlice, get_table
+
+__all__ = [
+    "R_CORE",
+    "PairResult",
+    "SmoothedLJ",
+    "SmoothedLJTable",
+    "TableSlice",
+    "get_table",
+    "neighbor_pairs",
+    "regularized_lj",
+    "smoothed_coulomb",
+    "smoothed_lj",
+    "smoothed_lj_dwidth",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,280 @@
+"""System-level driver: ``E_s(X) = sum_{i<j} eps_ij V_s(r_ij)`` over plain arrays.
+
+The driver is unit-agnostic: positions, ``sigma``, the width and cutoffs share one length
+unit, energies come out in the unit of ``epsilon`` (reduced units with the defaults, eV/Å
+from the ASE calculator). Mixtures use Lorentz-Berthelot rules and the one reduced table:
+``V_ij(r) = eps_ij F(r / sig_ij, s / sig_ij)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from . import kernels
+from .neighbors import neighbor_pairs
+from .potential import R_CORE
+from .table import get_table
+from .validation import check_finite, check_positions, check_width
+
+__all__ = ["PairResult", "SmoothedLJ"]
+
+_CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
+
+
+@dataclass
+class PairResult:
+    """Result of :meth:`SmoothedLJ.compute`.
+
+    ``virial`` is ``sum_pairs V'(r)/r d⊗d`` with ``d = x_j - x_i`` (ASE's stress is
+    ``virial / volume``); ``atom_virials`` splits it half and half between the two atoms.
+    """
+
+    energy: float
+    forces: np.ndarray
+    energies: np.ndarray | None = None
+    virial: np.ndarray | None = None
+    atom_virials: np.ndarray | None = None
+
+
+class SmoothedLJ:
+    """Gaussian-smoothed LJ pair sum with numba kernels.
+
+    Parameters
+    ----------
+    epsilon, sigma : float or array_like (N,)
+        Well depth and length; per-atom arrays are combined by Lorentz-Berthelot
+        (``eps_ij = sqrt(eps_i eps_j)``, ``sig_ij = (sig_i + sig_j) / 2``).
+    r_core : float
+        Regularization radius in units of ``sig_ij`` (paper: 0.8).
+    width_max : float
+        Largest reduced width ``width / sig_ij`` the table must cover.
+
+    Notes
+    -----
+    Table slices (one per pair type and width) are cached, so annealing the width costs
+    ~50 us per new width, never a table rebuild. ``width == 0`` uses the analytic
+    regularized LJ (exact, no table).
+    """
+
+    def __init__(self, epsilon=1.0, sigma=1.0, *, r_core: float = R_CORE, width_max: float = 2.0):
+        eps = check_finite(epsilon, "epsilon")
+        sig = check_finite(sigma, "sigma")
+        if np.any(eps < 0):
+            raise ValueError("epsilon must be >= 0")
+        if np.any(sig <= 0):
+            raise ValueError("sigma must be > 0")
+        self.per_atom = eps.ndim > 0 or sig.ndim > 0
+        if self.per_atom:
+            eps, sig = np.broadcast_arrays(np.atleast_1d(eps), np.atleast_1d(sig))
+            if eps.ndim != 1:
+                raise ValueError("epsilon and sigma must be scalars or 1-D per-atom arrays")
+            pairs = np.stack([eps, sig], axis=1)
+            uniq, types = np.unique(pairs, axis=0, return_inverse=True)
+            self.types = types.astype(np.int64).ravel()
+            self.species_eps = uniq[:, 0].copy()
+            self.species_sig = uniq[:, 1].copy()
+        else:
+            self.types = None
+            self.species_eps = np.array([float(eps)])
+            self.species_sig = np.array([float(sig)])
+        self.nspec = len(self.species_eps)
+        ei, ej = np.meshgrid(self.species_eps, self.species_eps, indexing="ij")
+        si, sj = np.meshgrid(self.species_sig, self.species_sig, indexing="ij")
+        self.eps_ij = np.sqrt(ei * ej).ravel()
+        self.sig_ij = (0.5 * (si + sj)).ravel()
+        self.r_core = float(r_core)
+        self.table = get_table(r_core=self.r_core, width_max=width_max)
+        self.a = self.table.a
+        self.b = self.table.b
+        self._nl_key = None
+        self._nl = None
+        self._slices = lru_cache(maxsize=64)(self._make_slices)
+
+    # -- parameters per width ---------------------------------------------------------
+    def _types_for(self, n: int) -> np.ndarray:
+        if self.types is None:
+            return np.zeros(n, dtype=np.int64)
+        if len(self.types) != n:
+            raise ValueError(
+                f"positions has {n} atoms but epsilon/sigma were given for {len(self.types)}"
+            )
+        return self.types
+
+    def _make_slices(self, width: float, cutoff: float | None):
+        """Stacked per-type kernel arguments at this width (cached)."""
+        nt = self.eps_ij.size
+        red = width / self.sig_ij
+        if np.any(red > self.table.width_max * (1 + 1e-12)):
+            raise ValueError(
+                f"width {width} is {red.max():.4g} sigma_ij, beyond the table's width_max "
+                f"{self.table.width_max}; pass a larger width_max"
+            )
+        exact = width == 0.0
+        prm = np.zeros((nt, 3))
+        prm[:, 0] = self.eps_ij
+        prm[:, 1] = 1.0 / self.sig_ij
+        if exact:
+            seg = self.table.slice(0.0)
+            coef = np.zeros((nt, 1, 4))
+            ta = np.zeros((nt, 1))
+            tb = np.zeros((nt, 1))
+            sig_red = np.zeros(nt)
+        else:
+            slices = [self.table.slice(float(w)) for w in red]
+            seg = slices[0]
+            coef = np.ascontiguousarray(np.stack([s.coef for s in slices]))
+            ta = np.ascontiguousarray(np.stack([s.tail_a for s in slices]))
+            tb = np.ascontiguousarray(np.stack([s.tail_b for s in slices]))
+            sig_red = np.array([s.sig for s in slices])
+        args = (
+            exact, prm, coef, seg.seg_lo, seg.seg_inv_h, seg.seg_off, seg.seg_n,
+            self.a, self.b, self.r_core, sig_red, ta, tb,
+        )
+        if cutoff is not None:
+            # energy shift of each type at the cutoff (ASE smooth=False semantics)
+            for t in range(nt):
+                e, _ = self.pair(np.array([cutoff]), width, t=t, _args=args)
+                prm[t, 2] = e[0]
+        return args
+
+    def kernel_args(self, width: float, cutoff: float | None = None):
+        """Validated, cached kernel arguments for ``width`` (advanced use)."""
+        return self._slices(check_width(width), None if cutoff is None else float(cutoff))
+
+    def pair(self, r, width: float, t: int = 0, _args=None):
+        """Pair energy and dV/dr of pair type ``t`` at distances ``r`` (no cutoff)."""
+        r = np.ascontiguousarray(check_finite(r, "r"), dtype=np.float64).ravel()
+        args = _args if _args is not None else self.kernel_args(width)
+        return kernels.pair_values(r, int(t), *args)
+
+    # -- sums -------------------------------------------------------------------------
+    def energy_forces(self, positions, width: float):
+        """Energy and forces, all pairs (the paper's setting)."""
+        res = self.compute(positions, width)
+        return res.energy, res.forces
+
+    def energy_gradient(self, x, width: float):
+        """``(E, dE/dx)`` for flat coordinates ``x`` (3N,), all pairs (for scipy)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 1 or x.size % 3:
+            raise ValueError(f"x must be a flat array of length 3N, got shape {x.shape}")
+        e, f = self.energy_forces(x.reshape(-1, 3), width)
+        return e, -f.ravel()
+
+    def compute(
+        self,
+        positions,
+        width: float,
+        *,
+        cutoff: float | None = None,
+        cell=None,
+        pbc=None,
+        cutoff_mode: str = "none",
+        taper_start: float | None = None,
+        virial: bool = False,
+        per_atom: bool = False,
+        skin: float | None = None,
+    ) -> PairResult:
+        """Energy, forces and optionally per-atom energies and virials.
+
+        Parameters
+        ----------
+        positions : array_like (N, 3)
+        width : float
+            Gaussian width ``s >= 0`` (same length unit as positions).
+        cutoff : float, optional
+            Pair cutoff. ``None`` with no periodic direction means all pairs.
+        cell : array_like (3, 3), optional
+            Lattice vectors as rows (orthorhombic or triclinic).
+        pbc : bool or array_like of 3 bools, optional
+        cutoff_mode : {'none', 'shift', 'taper'}
+            'shift' subtracts ``V_s(cutoff)`` from every pair inside the cutoff; 'taper'
+            multiplies by ASE's smooth cutoff function between ``taper_start`` and
+            ``cutoff``.
+        virial, per_atom : bool
+            Also return the virial / per-atom energies (and per-atom virials if both).
+        skin : float, optional
+            Verlet-list skin (default 0.3 * max sigma); the list is rebuilt when an atom
+            moved more than skin/2 or the cell changed.
+        """
+        pos = check_positions(positions)
+        width = check_width(width)
+        n = len(pos)
+        types = self._types_for(n)
+        periodic = np.zeros(3, dtype=bool) if pbc is None else np.broadcast_to(
+            np.asarray(pbc, dtype=bool), (3,)
+        ).copy()
+        if cutoff_mode not in _CUTOFF_MODES:
+            raise ValueError(f"cutoff_mode must be one of {sorted(_CUTOFF_MODES)}")
+        if periodic.any() and cutoff is None:
+            raise ValueError("a periodic system needs a finite cutoff")
+        if cutoff is not None:
+            cutoff = float(cutoff)
+            if not (math.isfinite(cutoff) and cutoff > 0):
+                raise ValueError(f"cutoff must be a positive finite number, got {cutoff}")
+        if cutoff is None and cutoff_mode != "none":
+            raise ValueError("cutoff_mode 'shift'/'taper' needs a cutoff")
+        mode = _CUTOFF_MODES[cutoff_mode]
+        ro2 = 0.0
+        if mode == 2:
+            if taper_start is None or not (0 <= taper_start < cutoff):
+                raise ValueError("taper_start must satisfy 0 <= taper_start < cutoff")
+            ro2 = float(taper_start) ** 2
+        args = self._slices(width, cutoff if mode == 1 else None)
+        forces = np.empty((n, 3))
+        energies = np.zeros(n) if per_atom else np.zeros(0)
+        vir = np.zeros((3, 3))
+        avir = np.zeros((n, 3, 3)) if (per_atom and virial) else np.zeros((0, 3, 3))
+        want_atoms = bool(per_atom)
+        if cutoff is None:
+            e = kernels.allpairs(
+                pos, types, self.nspec, *args, forces, energies, vir, avir,
+                want_atoms, bool(virial),
+            )
+        else:
+            pi, pj, sh = self._neighbors(pos, cutoff, cell, periodic, skin)
+            e = kernels.pairlist(
+                pos, pi, pj, sh, cutoff * cutoff, mode, ro2, types, self.nspec, *args,
+                forces, energies, vir, avir, want_atoms, bool(virial),
+            )
+        if not math.isfinite(e):
+            raise FloatingPointError("non-finite energy (overlapping atoms at width 0?)")
+        return PairResult(
+            energy=float(e),
+            forces=forces,
+            energies=energies if per_atom else None,
+            virial=vir if virial else None,
+            atom_virials=avir if (per_atom and virial) else None,
+        )
+
+    def _neighbors(self, pos, cutoff, cell, periodic, skin):
+        if skin is None:
+            skin = 0.3 * float(self.species_sig.max())
+        cell_arr = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
+        key = (len(pos), cutoff, skin, cell_arr.tobytes(), periodic.tobytes())
+        if self._nl is not None and self._nl_key == key:
+            moved = np.max(np.sum((pos - self._nl[3]) ** 2, axis=1)) if len(pos) else 0.0
+            if moved < (0.5 * skin) ** 2:
+                return self._nl[:3]
+        pi, pj, sh = neighbor_pairs(pos, cutoff + skin, cell_arr, periodic)
+        self._nl = (pi, pj, sh, pos.copy())
+        self._nl_key = key
+        return pi, pj, sh
+
+    def batch_energy_forces(self, positions, width: float):
+        """All-pairs energies (R,) and forces (R, N, 3) for replicas (R, N, 3)."""
+        pos = check_positions(positions, batched=True)
+        width = check_width(width)
+        r, n, _ = pos.shape
+        types = self._types_for(n)
+        args = self._slices(width, None)
+        energies = np.empty(r)
+        forces = np.empty((r, n, 3))
+        kernels.allpairs_batch(pos, types, self.nspec, *args, energies, forces)
+        if not np.all(np.isfinite(energies)):
+            raise FloatingPointError("non-finite energy in a replica")
+        return energies, forces

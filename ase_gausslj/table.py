@@ -1,0 +1,434 @@
+"""Reduced 2-D table of the smoothed LJ potential ``F(r, s)`` and its 1-D width slices.
+
+One reduced table serves every pair type of a mixture: with well depth ``eps`` and length
+``sig``, ``V_s(r) = eps * F(r / sig, s / sig)``.
+
+Layout
+------
+* **r (rows of a slice)**: piecewise-uniform segments, so a kernel finds the interval with a
+  couple of comparisons and one multiply: ``[0, r_in]`` (``r_in = r_core - 0.05``),
+  a fine segment around ``r_core`` (spacing 5e-4, where the regularization's jump in the
+  second derivative is smoothed over a length ~ the width), then coarser segments up to
+  ``r_max``. ``r_core`` is a node, so width 0 is represented piecewise.
+* **width (columns)**: ``s_k = c (exp(k d) - 1)``: spacing 3.5e-4 near 0 (where features
+  near ``r_core`` have the width's own length scale), ~7 % relative spacing at large widths.
+  ``V_s`` is even in ``s``, so the grid is mirrored to ``-s_k`` for interpolation near 0.
+* **Near r = 0** the affine core ``a + b u`` smooths to ``a + b M(r)`` with
+  ``M(r) = E|x + sqrt(2) s Z|`` in closed form (:func:`ase_gausslj.potential.cone_smoothing`),
+  a feature of size ``~ b s`` on the length scale ``s`` that no fixed grid resolves at small
+  ``s``. The inner segment therefore stores the remainder ``V - a - b M`` (smooth there: its
+  nearest non-smoothness is ``r_core``) and the lookup adds ``a + b M`` back.
+* **Beyond r_max**: the heat-kernel series ``exp(s^2 Δ)`` applied to ``4(r^-12 - r^-6)``,
+  with ``Δ r^-n = n (n - 1) r^-(n+2)`` (the 3-D radial Laplacian), i.e.
+  ``V_s(r) = sum_k s^(2k)/k! Δ^k V(r)``; the contribution of the regularized core is
+  ``~ exp(-(r - r_core)^2 / 4 s^2)`` there (below 1e-30 by construction of ``r_max``).
+
+A slice at width ``s`` (one per pair type and width) is built by 4-point Lagrange
+interpolation of the nodal values ``V`` and ``dV/dr`` along the width axis, then stored as
+per-interval cubic Hermite coefficients: the force is the exact derivative of the
+interpolated energy (C1 in r), so MD at fixed width conserves energy.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from .potential import (
+    R_CORE,
+    _GL_W,
+    _GL_X,
+    _smoothed_array,
+    cone_smoothing,
+    lj_affine_coefficients,
+)
+from .validation import check_finite_nonneg, check_width
+
+__all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
+
+_TAIL_TERMS = 40
+_VERSION = "1"  # bump when the grid or the quadrature changes
+
+
+@dataclass(frozen=True)
+class TableSlice:
+    """The smoothed potential at one reduced width, as arrays the numba kernels take.
+
+    ``coef[i]`` holds the cubic ``c0 + t (c1 + t (c2 + t c3))`` of interval ``i`` in the
+    local coordinate ``t`` in [0, 1); segment ``k`` spans ``[seg_lo[k], seg_lo[k+1])`` with
+    ``seg_n[k]`` intervals starting at row ``seg_off[k]``. Segment 0 holds the remainder
+    ``V - a - b M_sig(r)`` (see module docstring), with ``sig = sqrt(2) * width``.
+    """
+
+    width: float
+    coef: np.ndarray
+    seg_lo: np.ndarray
+    seg_inv_h: np.ndarray
+    seg_off: np.ndarray
+    seg_n: np.ndarray
+    a: float
+    b: float
+    sig: float
+    tail_a: np.ndarray
+    tail_b: np.ndarray
+
+
+def _tail_coefficients(width: float, n_terms: int = _TAIL_TERMS):
+    """Coefficients of ``V = sum_k A_k x^(6+k) - B_k x^(3+k)``, ``x = r^-2``."""
+    t = width * width
+    ta = np.zeros(n_terms)
+    tb = np.zeros(n_terms)
+    pa = 4.0
+    pb = 4.0
+    for k in range(n_terms):
+        ta[k] = pa
+        tb[k] = pb
+        pa *= t * (12 + 2 * k) * (11 + 2 * k) / (k + 1)
+        pb *= t * (6 + 2 * k) * (5 + 2 * k) / (k + 1)
+    return ta, tb
+
+
+@nb.njit(cache=True, inline="always")
+def tail_eval(x, ta, tb):
+    """Heat-kernel series tail at reduced distance ``x``: (V, dV/dr)."""
+    y = 1.0 / (x * x)
+    y3 = y * y * y
+    v = 0.0
+    dv = 0.0
+    pa = y3 * y3
+    pb = y3
+    for k in range(ta.size):
+        ea = ta[k] * pa
+        eb = tb[k] * pb
+        v += ea - eb
+        dv += -(12.0 + 2.0 * k) * ea + (6.0 + 2.0 * k) * eb
+        pa *= y
+        pb *= y
+        if abs(ea) + abs(eb) < 1e-18 * (abs(v) + 1e-300):
+            break
+    return v, dv / x
+
+
+@nb.njit(cache=True, inline="always")
+def cone_eval(x, sig):
+    """``M(x) = E|x + sig Z|`` (3-D) and ``dM/dx``; see potential.cone_smoothing."""
+    if sig == 0.0:
+        return x, 1.0
+    y = x / sig
+    c = 0.7978845608028654  # sqrt(2/pi)
+    if y > 8.6:
+        return x + sig * sig / x, 1.0 - 1.0 / (y * y)
+    if y < 1e-2:
+        y2 = y * y
+        m = sig * c * (2.0 + y2 / 3.0 - y2 * y2 / 60.0 + y2 * y2 * y2 / 840.0)
+        dm = c * (2.0 * y / 3.0 - 4.0 * y * y2 / 60.0 + 6.0 * y * y2 * y2 / 840.0)
+        return m, dm
+    e = math.exp(-0.5 * y * y)
+    er = math.erf(y * 0.7071067811865476)
+    return sig * c * e + (x + sig * sig / x) * er, (1.0 - 1.0 / (y * y)) * er + c * e / y
+
+
+@nb.njit(cache=True, inline="always")
+def slice_eval(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb):
+    """Reduced ``(F, dF/dx)`` of one slice at reduced distance ``x >= 0``."""
+    nseg = seg_n.size
+    if x >= seg_lo[nseg]:
+        return tail_eval(x, ta, tb)
+    k = 0
+    while x >= seg_lo[k + 1]:
+        k += 1
+    u = (x - seg_lo[k]) * seg_inv_h[k]
+    i = int(u)
+    if i >= seg_n[k]:
+        i = seg_n[k] - 1
+    f = u - i
+    row = seg_off[k] + i
+    c0 = coef[row, 0]
+    c1 = coef[row, 1]
+    c2 = coef[row, 2]
+    c3 = coef[row, 3]
+    v = c0 + f * (c1 + f * (c2 + f * c3))
+    dv = (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
+    if k == 0:
+        m, dm = cone_eval(x, sig)
+        v += a + b * m
+        dv += b * dm
+    return v, dv
+
+
+def _hermite_coefficients(v, dv, seg_lo, seg_n):
+    """Per-interval cubic Hermite coefficients from nodal values and slopes."""
+    rows = []
+    start = 0
+    for k in range(seg_n.size):
+        n = int(seg_n[k])
+        h = (seg_lo[k + 1] - seg_lo[k]) / n
+        v0 = v[start : start + n]
+        v1 = v[start + 1 : start + n + 1]
+        d0 = dv[start : start + n] * h
+        d1 = dv[start + 1 : start + n + 1] * h
+        c = np.empty((n, 4))
+        c[:, 0] = v0
+        c[:, 1] = d0
+        c[:, 2] = 3.0 * (v1 - v0) - 2.0 * d0 - d1
+        c[:, 3] = 2.0 * (v0 - v1) + d0 + d1
+        rows.append(c)
+        start += n + 1
+    return np.ascontiguousarray(np.concatenate(rows))
+
+
+def _lagrange_weights(nodes, x):
+    w = np.ones(nodes.size)
+    for j in range(nodes.size):
+        for m in range(nodes.size):
+            if m != j:
+                w[j] *= (x - nodes[m]) / (nodes[j] - nodes[m])
+    return w
+
+
+class SmoothedLJTable:
+    """Reduced (r, width) table of the Gaussian-smoothed LJ potential.
+
+    Parameters
+    ----------
+    width_max : float
+        Largest reduced width (in units of sigma) the table covers. A width beyond it
+        raises ValueError (no extrapolation).
+    r_core : float
+        Regularization radius in units of sigma (paper: 0.8).
+
+    Attributes
+    ----------
+    r_max : float
+        Beyond this reduced distance the heat-kernel series is used:
+        ``r_max = 8 + 10 sqrt(2) width_max``.
+    build_seconds : float
+        Wall time spent computing the nodal values (exact quadrature, numba-parallel).
+
+    Notes
+    -----
+    Accuracy (measured by ``tests/test_table.py`` on held-out random points against the
+    exact quadrature): see README. Values are stored at nodes for V and dV/dr; the width
+    slices interpolate both along the width axis, then use cubic Hermite in r.
+    """
+
+    def __init__(self, width_max: float = 2.0, r_core: float = R_CORE, width_step: float = 0.0175):
+        width_max = check_width(width_max, "width_max")
+        if width_max <= 0:
+            raise ValueError(f"width_max must be > 0, got {width_max}")
+        r_core = float(r_core)
+        if not (0.3 <= r_core <= 1.0):
+            raise ValueError(f"r_core must be in [0.3, 1.0] (units of sigma), got {r_core}")
+        self.width_max = width_max
+        self.r_core = r_core
+        self.a, self.b = lj_affine_coefficients(r_core)
+        self.r_max = 8.0 + 10.0 * math.sqrt(2.0) * width_max
+        r_in = r_core - 0.05
+        r_fine = r_core + 0.1
+        bounds = [0.0, r_in, r_fine, max(2.5, r_fine + 0.5), 6.0, self.r_max]
+        spacing = [0.005, 5e-4, 0.0025, 0.01, 0.05]
+        self.seg_lo = np.array(bounds, dtype=np.float64)
+        self.seg_n = np.array(
+            [max(1, math.ceil((bounds[k + 1] - bounds[k]) / spacing[k])) for k in range(5)],
+            dtype=np.int64,
+        )
+        self.seg_inv_h = self.seg_n / np.diff(self.seg_lo)
+        # node rows: each segment's nodes include both ends (duplicated at junctions so the
+        # inner segment can hold the remainder while the next holds V itself)
+        self.seg_off = np.concatenate([[0], np.cumsum(self.seg_n)[:-1]]).astype(np.int64)
+        r_nodes = np.concatenate(
+            [np.linspace(bounds[k], bounds[k + 1], int(self.seg_n[k]) + 1) for k in range(5)]
+        )
+        self._node_seg0 = int(self.seg_n[0]) + 1
+        c, d = 0.005, width_step
+        n_w = math.ceil(math.log1p(width_max / c) / d)
+        d = math.log1p(width_max / c) / n_w
+        self.widths = c * np.expm1(d * np.arange(n_w + 1))
+        self.widths[-1] = width_max
+        self.r_nodes = r_nodes
+        t0 = time.perf_counter()
+        cached = _load_cached(self._cache_name(width_step))
+        if cached is not None and cached[0].shape == (self.widths.size, r_nodes.size):
+            v, dv = cached
+            self.build_seconds = 0.0
+            self.loaded_from_cache = True
+            self._finish(v, dv)
+            return
+        self.loaded_from_cache = False
+        rr, ww = np.meshgrid(r_nodes, self.widths)
+        v = np.empty(rr.size)
+        dv = np.empty(rr.size)
+        ds = np.empty(rr.size)
+        _smoothed_array(rr.ravel(), ww.ravel(), r_core, self.a, self.b, _GL_X, _GL_W, v, dv, ds)
+        v = v.reshape(rr.shape)
+        dv = dv.reshape(rr.shape)
+        # inner segment: remainder after the closed-form smoothed affine core
+        n0 = self._node_seg0
+        for k, s in enumerate(self.widths):
+            if s > 0:
+                m, dm = cone_smoothing(r_nodes[:n0], math.sqrt(2.0) * s)
+            else:
+                m, dm = r_nodes[:n0], np.ones(n0)
+            v[k, :n0] -= self.a + self.b * m
+            dv[k, :n0] -= self.b * dm
+        self.build_seconds = time.perf_counter() - t0
+        _save_cached(self._cache_name(width_step), v, dv)
+        self._finish(v, dv)
+
+    def _cache_name(self, width_step):
+        return f"table-{_VERSION}-rc{self.r_core!r}-w{self.width_max!r}-d{width_step!r}.npz"
+
+    def _finish(self, v, dv):
+        self.values = v
+        self.derivs = dv
+        # mirrored width axis (V is even in s) for interpolation near 0
+        self._w_ext = np.concatenate([-self.widths[:0:-1], self.widths])
+        self._v_ext = np.concatenate([v[:0:-1], v])
+        self._dv_ext = np.concatenate([dv[:0:-1], dv])
+        self._slice_cache = functools.lru_cache(maxsize=256)(self._make_slice)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(number of widths, number of r nodes)."""
+        return self.values.shape
+
+    def _check_width(self, width):
+        w = check_finite_nonneg(width, "width")
+        if np.any(w > self.width_max * (1 + 1e-12)):
+            raise ValueError(
+                f"width {float(np.max(w))} (reduced) exceeds the table's width_max "
+                f"{self.width_max}; build a table with a larger width_max"
+            )
+        return w
+
+    def slice(self, width: float) -> TableSlice:
+        """The 1-D table at reduced ``width`` (cached; ~50 us to build)."""
+        w = float(self._check_width(check_width(width)))
+        return self._slice_cache(w)
+
+    def _make_slice(self, w: float) -> TableSlice:
+        if w == 0.0:
+            v = self.values[0]
+            dv = self.derivs[0]
+        else:
+            x = self._w_ext
+            j = int(np.searchsorted(x, w, side="right")) - 1
+            j0 = min(max(j - 1, 0), x.size - 4)
+            idx = slice(j0, j0 + 4)
+            lw = _lagrange_weights(x[idx], w)
+            v = lw @ self._v_ext[idx]
+            dv = lw @ self._dv_ext[idx]
+        coef = _hermite_coefficients(v, dv, self.seg_lo, self.seg_n)
+        ta, tb = _tail_coefficients(w)
+        return TableSlice(
+            width=w,
+            coef=coef,
+            seg_lo=self.seg_lo,
+            seg_inv_h=self.seg_inv_h,
+            seg_off=self.seg_off,
+            seg_n=self.seg_n,
+            a=self.a,
+            b=self.b,
+            sig=math.sqrt(2.0) * w,
+            tail_a=ta,
+            tail_b=tb,
+        )
+
+    def evaluate(self, r, width):
+        """Interpolated reduced ``(F, dF/dr)``; ``r`` and ``width`` broadcast.
+
+        Points sharing a width share one slice, so evaluating many distances at a few
+        widths is cheap.
+        """
+        r = check_finite_nonneg(r, "r")
+        w = self._check_width(width)
+        rb, wb = np.broadcast_arrays(r, w)
+        out_v = np.empty(rb.shape)
+        out_dv = np.empty(rb.shape)
+        for wv in np.unique(wb):
+            mask = wb == wv
+            sl = self.slice(float(wv))
+            v, dv = _slice_eval_array(np.ascontiguousarray(rb[mask]), *_slice_args(sl))
+            out_v[mask] = v
+            out_dv[mask] = dv
+        return out_v, out_dv
+
+
+def _slice_args(sl: TableSlice):
+    return (
+        sl.coef,
+        sl.seg_lo,
+        sl.seg_inv_h,
+        sl.seg_off,
+        sl.seg_n,
+        sl.a,
+        sl.b,
+        sl.sig,
+        sl.tail_a,
+        sl.tail_b,
+    )
+
+
+@nb.njit(cache=True)
+def _slice_eval_array(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb):
+    v = np.empty(x.size)
+    dv = np.empty(x.size)
+    for i in range(x.size):
+        v[i], dv[i] = slice_eval(x[i], coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb)
+    return v, dv
+
+
+def _cache_dir():
+    d = os.environ.get("GAUSSLJ_CACHE_DIR")
+    if d is None:
+        d = os.path.join(os.path.expanduser("~"), ".cache", "gausslj")
+    return d
+
+
+def _load_cached(name):
+    """Nodal values from the on-disk cache, or None (disabled by GAUSSLJ_CACHE_DIR='')."""
+    d = _cache_dir()
+    if not d:
+        return None
+    path = os.path.join(d, name)
+    try:
+        with np.load(path) as data:
+            return data["values"], data["derivs"]
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _save_cached(name, v, dv):
+    d = _cache_dir()
+    if not d:
+        return
+    try:
+        os.makedirs(d, exist_ok=True)
+        tmp = os.path.join(d, f".{name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, values=v, derivs=dv)
+        os.replace(tmp, os.path.join(d, name))
+    except OSError:
+        pass  # a read-only home only costs a rebuild next time
+
+
+_TABLES: dict[tuple[float, float], SmoothedLJTable] = {}
+
+
+def get_table(r_core: float = R_CORE, width_max: float = 2.0) -> SmoothedLJTable:
+    """Process-wide cached table; a request within an existing table's range reuses it.
+
+    The environment variable ``GAUSSLJ_WIDTH_MAX`` raises the default ``width_max``.
+    """
+    width_max = max(float(width_max), float(os.environ.get("GAUSSLJ_WIDTH_MAX", 0.0)))
+    for (rc, wm), tab in _TABLES.items():
+        if rc == float(r_core) and wm >= width_max:
+            return tab
+    tab = SmoothedLJTable(width_max=width_max, r_core=r_core)
+    _TABLES[(float(r_core), width_max)] = tab
+    return tab
