@@ -88,8 +88,6 @@ class SmoothedLJ:
         self.sig_ij = (0.5 * (si + sj)).ravel()
         self.r_core = float(r_core)
         self.table = get_table(r_core=self.r_core, width_max=width_max)
-        self.a = self.table.a
-        self.b = self.table.b
         self._nl_key = None
         self._nl = None
         self._slices = lru_cache(maxsize=64)(self._make_slices)
@@ -122,17 +120,17 @@ class SmoothedLJ:
             coef = np.zeros((nt, 1, 4))
             ta = np.zeros((nt, 1))
             tb = np.zeros((nt, 1))
-            sig_red = np.zeros(nt)
+            ssc = np.zeros((nt, 3))
         else:
             slices = [self.table.slice(float(w)) for w in red]
             seg = slices[0]
             coef = np.ascontiguousarray(np.stack([s.coef for s in slices]))
             ta = np.ascontiguousarray(np.stack([s.tail_a for s in slices]))
             tb = np.ascontiguousarray(np.stack([s.tail_b for s in slices]))
-            sig_red = np.array([s.sig for s in slices])
+            ssc = np.ascontiguousarray(np.stack([s.scalars for s in slices]))
         args = (
             exact, prm, coef, seg.seg_lo, seg.seg_inv_h, seg.seg_off, seg.seg_n,
-            self.a, self.b, self.r_core, sig_red, ta, tb,
+            seg.core, ssc, ta, tb,
         )
         if cutoff is not None:
             # energy shift of each type at the cutoff (ASE smooth=False semantics)

@@ -3,8 +3,9 @@
 Kernels take plain float64/int64 arrays and never validate: :mod:`ase_gausslj.energy`
 does. Per pair *type* ``t`` (``t = type_i * n_species + type_j``) the kernels read
 ``prm[t] = (eps, inv_sig, shift)`` and the type's table slice (stacked along the first
-axis: ``coef[t]``, ``sig_red[t]``, ``tail_a[t]``, ``tail_b[t]``); the segment layout is
-shared by all types. ``exact`` selects the analytic regularized LJ (width 0).
+axis: ``coef[t]``, ``ssc[t]``, ``tail_a[t]``, ``tail_b[t]``); the segment layout is
+shared by all types. ``exact`` selects the analytic regularized LJ (width 0); ``core = (a, b, r_core, c2, c3)``
+(see :class:`ase_gausslj.table.TableSlice`).
 
 Cutoff modes: 0 none, 1 energy shifted by ``prm[t, 2]`` inside the cutoff (ASE's
 ``smooth=False``), 2 ASE's smooth cutoff function in ``r^2`` between ``ro2`` and ``rc2``.
@@ -29,14 +30,14 @@ __all__ = [
 
 
 @nb.njit(cache=True, inline="always")
-def _pair(r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore, sig_red, ta, tb):
+def _pair(r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb):
     inv_sig = prm[t, 1]
     x = r * inv_sig
     if exact:
-        f, df = _reg_lj(x, rcore, a, b)
+        f, df = _reg_lj(x, core[2], core[0], core[1])
     else:
         f, df = slice_eval(
-            x, coef[t], seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig_red[t], ta[t], tb[t]
+            x, coef[t], seg_lo, seg_inv_h, seg_off, seg_n, core, ssc[t], ta[t], tb[t]
         )
     eps = prm[t, 0]
     return eps * f, eps * inv_sig * df
@@ -59,8 +60,8 @@ def _apply_cutoff(e, de, r2, t, mode, rc2, ro2, prm):
 
 @nb.njit(cache=True)
 def allpairs(
-    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore,
-    sig_red, ta, tb, forces, energies, virial, atom_vir, want_atoms, want_virial,
+    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+    ssc, ta, tb, forces, energies, virial, atom_vir, want_atoms, want_virial,
 ):
     """All pairs i < j; fills ``forces`` (zeroed here) and optional per-atom arrays."""
     n = pos.shape[0]
@@ -86,8 +87,8 @@ def allpairs(
             r = np.sqrt(dx * dx + dy * dy + dz * dz)
             t = ti + types[j]
             e, de = _pair(
-                r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore,
-                sig_red, ta, tb,
+                r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+                ssc, ta, tb,
             )
             etot += e
             # force on j is -de * d/r; on i the opposite
@@ -126,8 +127,8 @@ def _add_virial(virial, atom_vir, i, j, g, dx, dy, dz, want_atoms):
 
 @nb.njit(cache=True, parallel=True)
 def allpairs_batch(
-    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore,
-    sig_red, ta, tb, energies, forces,
+    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+    ssc, ta, tb, energies, forces,
 ):
     """All pairs for each replica of ``pos`` (R, N, 3), parallel over replicas."""
     nrep = pos.shape[0]
@@ -152,7 +153,7 @@ def allpairs_batch(
                 r = np.sqrt(dx * dx + dy * dy + dz * dz)
                 e, de = _pair(
                     r, ti + types[j], exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
-                    a, b, rcore, sig_red, ta, tb,
+                    core, ssc, ta, tb,
                 )
                 etot += e
                 g = de / r if r > 0.0 else 0.0
@@ -174,7 +175,7 @@ def allpairs_batch(
 @nb.njit(cache=True)
 def pairlist(
     pos, pi, pj, shifts, rc2, mode, ro2, types, nspec, exact, prm, coef, seg_lo, seg_inv_h,
-    seg_off, seg_n, a, b, rcore, sig_red, ta, tb, forces, energies, virial, atom_vir,
+    seg_off, seg_n, core, ssc, ta, tb, forces, energies, virial, atom_vir,
     want_atoms, want_virial,
 ):
     """Pairs ``(pi[k], pj[k])`` with ``d = x_j + shifts[k] - x_i``; pairs beyond
@@ -198,7 +199,7 @@ def pairlist(
         r = np.sqrt(r2)
         t = types[i] * nspec + types[j]
         e, de = _pair(
-            r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore, sig_red,
+            r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc,
             ta, tb,
         )
         e, de = _apply_cutoff(e, de, r2, t, mode, rc2, ro2, prm)
@@ -289,14 +290,14 @@ def plain_lj_pairlist(pos, pi, pj, shifts, rc2, forces):
 
 @nb.njit(cache=True)
 def pair_values(
-    r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore, sig_red, ta, tb,
+    r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
 ):
     """Pair energies and dV/dr of type ``t`` at distances ``r`` (no cutoff)."""
     e = np.empty(r.size)
     de = np.empty(r.size)
     for k in range(r.size):
         e[k], de[k] = _pair(
-            r[k], t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, rcore,
-            sig_red, ta, tb,
+            r[k], t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+            ssc, ta, tb,
         )
     return e, de

@@ -6,7 +6,7 @@ One reduced table serves every pair type of a mixture: with well depth ``eps`` a
 Layout
 ------
 * **r (rows of a slice)**: piecewise-uniform segments, so a kernel finds the interval with a
-  couple of comparisons and one multiply: ``[0, r_in]`` (``r_in = r_core - 0.05``),
+  couple of comparisons and one multiply: ``[0, r_in]`` (``r_in = r_core - 0.1``),
   a fine segment around ``r_core`` (spacing 5e-4, where the regularization's jump in the
   second derivative is smoothed over a length ~ the width), then coarser segments up to
   ``r_max``. ``r_core`` is a node, so width 0 is represented piecewise.
@@ -42,8 +42,9 @@ import numpy as np
 
 from .potential import (
     R_CORE,
-    _GL_W,
-    _GL_X,
+    _GL_W_FAST,
+    _GL_X_FAST,
+    _QUAD_FAST,
     _smoothed_array,
     cone_smoothing,
     lj_affine_coefficients,
@@ -53,7 +54,8 @@ from .validation import check_finite_nonneg, check_width
 __all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
 
 _TAIL_TERMS = 40
-_VERSION = "1"  # bump when the grid or the quadrature changes
+_VERSION = "6"
+_KINK_FADE = 0.05  # bump when the grid or the quadrature changes
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,11 @@ class TableSlice:
     ``coef[i]`` holds the cubic ``c0 + t (c1 + t (c2 + t c3))`` of interval ``i`` in the
     local coordinate ``t`` in [0, 1); segment ``k`` spans ``[seg_lo[k], seg_lo[k+1])`` with
     ``seg_n[k]`` intervals starting at row ``seg_off[k]``. Segment 0 holds the remainder
-    ``V - a - b M_sig(r)`` (see module docstring), with ``sig = sqrt(2) * width``.
+    ``V - a - b M_sig(r)`` and segment 1 the remainder ``V - K_sig(r)`` (see module
+    docstring), with ``core = (a, b, r_core, c2, c3)`` and
+    ``scalars = (sqrt(2) * width, c2 k(width), c3 k(width))``, where
+    ``k(s) = exp(-(s / 0.05)^2)`` fades the kink subtraction out at widths where the
+    kink is resolved by the grid anyway (and where ``K`` would grow like ``s^3``).
     """
 
     width: float
@@ -72,9 +78,8 @@ class TableSlice:
     seg_inv_h: np.ndarray
     seg_off: np.ndarray
     seg_n: np.ndarray
-    a: float
-    b: float
-    sig: float
+    core: np.ndarray
+    scalars: np.ndarray
     tail_a: np.ndarray
     tail_b: np.ndarray
 
@@ -135,7 +140,36 @@ def cone_eval(x, sig):
 
 
 @nb.njit(cache=True, inline="always")
-def slice_eval(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb):
+def kink_eval(x, sig, rc, c2, c3):
+    """Smoothed jump part of ``g = u V`` at ``r_core``, divided by ``x``: (K, dK/dx).
+
+    ``kappa(u) = c2 (u - rc)_+^2 + c3 (u - rc)_+^3`` carries the jumps of the second and
+    third derivatives of ``g`` at ``rc``; ``E[(d + sig Z)_+^k]`` are truncated Gaussian
+    moments.
+    """
+    d = x - rc
+    if sig == 0.0 or d > 9.0 * sig:
+        if d <= 0.0:
+            return 0.0, 0.0
+        e1 = d
+        e2 = d * d + sig * sig
+        e3 = d * d * d + 3.0 * d * sig * sig
+    elif d < -9.0 * sig:
+        return 0.0, 0.0
+    else:
+        y = d / sig
+        phi = 0.3989422804014327 * math.exp(-0.5 * y * y)
+        cdf = 0.5 * math.erfc(-y * 0.7071067811865476)
+        e1 = sig * (y * cdf + phi)
+        e2 = sig * sig * ((y * y + 1.0) * cdf + y * phi)
+        e3 = sig * sig * sig * ((y * y * y + 3.0 * y) * cdf + (y * y + 2.0) * phi)
+    k = (c2 * e2 + c3 * e3) / x
+    dk = (2.0 * c2 * e1 + 3.0 * c3 * e2) / x - k / x
+    return k, dk
+
+
+@nb.njit(cache=True, inline="always")
+def slice_eval(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, sc, ta, tb):
     """Reduced ``(F, dF/dx)`` of one slice at reduced distance ``x >= 0``."""
     nseg = seg_n.size
     if x >= seg_lo[nseg]:
@@ -156,9 +190,13 @@ def slice_eval(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb):
     v = c0 + f * (c1 + f * (c2 + f * c3))
     dv = (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
     if k == 0:
-        m, dm = cone_eval(x, sig)
-        v += a + b * m
-        dv += b * dm
+        m, dm = cone_eval(x, sc[0])
+        v += core[0] + core[1] * m
+        dv += core[1] * dm
+    elif k == 1:
+        kk, dk = kink_eval(x, sc[0], core[2], sc[1], sc[2])
+        v += kk
+        dv += dk
     return v, dv
 
 
@@ -218,7 +256,7 @@ class SmoothedLJTable:
     slices interpolate both along the width axis, then use cubic Hermite in r.
     """
 
-    def __init__(self, width_max: float = 2.0, r_core: float = R_CORE, width_step: float = 0.0175):
+    def __init__(self, width_max: float = 2.0, r_core: float = R_CORE, width_step: float = 0.035):
         width_max = check_width(width_max, "width_max")
         if width_max <= 0:
             raise ValueError(f"width_max must be > 0, got {width_max}")
@@ -228,11 +266,18 @@ class SmoothedLJTable:
         self.width_max = width_max
         self.r_core = r_core
         self.a, self.b = lj_affine_coefficients(r_core)
+        # jumps of the 2nd and 3rd derivatives of g = u V at r_core (the affine side has
+        # g'' = 2b = 2V'(rc), g''' = 0): r V'' and 3 V'' + r V''' of the LJ side
+        v2 = 4.0 * (156.0 * r_core**-14 - 42.0 * r_core**-8)
+        v3 = 4.0 * (-2184.0 * r_core**-15 + 336.0 * r_core**-9)
+        self.core = np.array(
+            [self.a, self.b, r_core, 0.5 * r_core * v2, (3.0 * v2 + r_core * v3) / 6.0]
+        )
         self.r_max = 8.0 + 10.0 * math.sqrt(2.0) * width_max
-        r_in = r_core - 0.05
+        r_in = r_core - 0.1
         r_fine = r_core + 0.1
         bounds = [0.0, r_in, r_fine, max(2.5, r_fine + 0.5), 6.0, self.r_max]
-        spacing = [0.005, 5e-4, 0.0025, 0.01, 0.05]
+        spacing = [0.003, 5e-4, 0.0015, 0.01, 0.05]
         self.seg_lo = np.array(bounds, dtype=np.float64)
         self.seg_n = np.array(
             [max(1, math.ceil((bounds[k + 1] - bounds[k]) / spacing[k])) for k in range(5)],
@@ -249,8 +294,9 @@ class SmoothedLJTable:
         c, d = 0.005, width_step
         n_w = math.ceil(math.log1p(width_max / c) / d)
         d = math.log1p(width_max / c) / n_w
-        self.widths = c * np.expm1(d * np.arange(n_w + 1))
-        self.widths[-1] = width_max
+        # 4 extra columns beyond width_max keep the interpolation stencil centred there
+        self.widths = c * np.expm1(d * np.arange(n_w + 5))
+        self.widths[n_w] = width_max
         self.r_nodes = r_nodes
         t0 = time.perf_counter()
         cached = _load_cached(self._cache_name(width_step))
@@ -265,7 +311,10 @@ class SmoothedLJTable:
         v = np.empty(rr.size)
         dv = np.empty(rr.size)
         ds = np.empty(rr.size)
-        _smoothed_array(rr.ravel(), ww.ravel(), r_core, self.a, self.b, _GL_X, _GL_W, v, dv, ds)
+        _smoothed_array(
+            rr.ravel(), ww.ravel(), r_core, self.a, self.b, _GL_X_FAST, _GL_W_FAST, _QUAD_FAST,
+            v, dv, ds,
+        )
         v = v.reshape(rr.shape)
         dv = dv.reshape(rr.shape)
         # inner segment: remainder after the closed-form smoothed affine core
@@ -277,6 +326,11 @@ class SmoothedLJTable:
                 m, dm = r_nodes[:n0], np.ones(n0)
             v[k, :n0] -= self.a + self.b * m
             dv[k, :n0] -= self.b * dm
+        n1 = int(self.seg_n[1]) + 1
+        for k, s in enumerate(self.widths):
+            kk, dk = _kink_array(r_nodes[n0 : n0 + n1], self._scalars(s), self.core)
+            v[k, n0 : n0 + n1] -= kk
+            dv[k, n0 : n0 + n1] -= dk
         self.build_seconds = time.perf_counter() - t0
         _save_cached(self._cache_name(width_step), v, dv)
         self._finish(v, dv)
@@ -291,7 +345,12 @@ class SmoothedLJTable:
         self._w_ext = np.concatenate([-self.widths[:0:-1], self.widths])
         self._v_ext = np.concatenate([v[:0:-1], v])
         self._dv_ext = np.concatenate([dv[:0:-1], dv])
+        self.order = 8
         self._slice_cache = functools.lru_cache(maxsize=256)(self._make_slice)
+
+    def _scalars(self, s: float) -> np.ndarray:
+        fade = math.exp(-((s / _KINK_FADE) ** 2))
+        return np.array([math.sqrt(2.0) * s, self.core[3] * fade, self.core[4] * fade])
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -319,8 +378,9 @@ class SmoothedLJTable:
         else:
             x = self._w_ext
             j = int(np.searchsorted(x, w, side="right")) - 1
-            j0 = min(max(j - 1, 0), x.size - 4)
-            idx = slice(j0, j0 + 4)
+            p = self.order
+            j0 = min(max(j - (p // 2 - 1), 0), x.size - p)
+            idx = slice(j0, j0 + p)
             lw = _lagrange_weights(x[idx], w)
             v = lw @ self._v_ext[idx]
             dv = lw @ self._dv_ext[idx]
@@ -333,9 +393,8 @@ class SmoothedLJTable:
             seg_inv_h=self.seg_inv_h,
             seg_off=self.seg_off,
             seg_n=self.seg_n,
-            a=self.a,
-            b=self.b,
-            sig=math.sqrt(2.0) * w,
+            core=self.core,
+            scalars=self._scalars(w),
             tail_a=ta,
             tail_b=tb,
         )
@@ -367,20 +426,19 @@ def _slice_args(sl: TableSlice):
         sl.seg_inv_h,
         sl.seg_off,
         sl.seg_n,
-        sl.a,
-        sl.b,
-        sl.sig,
+        sl.core,
+        sl.scalars,
         sl.tail_a,
         sl.tail_b,
     )
 
 
 @nb.njit(cache=True)
-def _slice_eval_array(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb):
+def _slice_eval_array(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, sc, ta, tb):
     v = np.empty(x.size)
     dv = np.empty(x.size)
     for i in range(x.size):
-        v[i], dv[i] = slice_eval(x[i], coef, seg_lo, seg_inv_h, seg_off, seg_n, a, b, sig, ta, tb)
+        v[i], dv[i] = slice_eval(x[i], coef, seg_lo, seg_inv_h, seg_off, seg_n, core, sc, ta, tb)
     return v, dv
 
 
@@ -415,6 +473,15 @@ def _save_cached(name, v, dv):
         os.replace(tmp, os.path.join(d, name))
     except OSError:
         pass  # a read-only home only costs a rebuild next time
+
+
+@nb.njit(cache=True)
+def _kink_array(x, sc, core):
+    k = np.empty(x.size)
+    dk = np.empty(x.size)
+    for i in range(x.size):
+        k[i], dk[i] = kink_eval(x[i], sc[0], core[2], sc[1], sc[2])
+    return k, dk
 
 
 _TABLES: dict[tuple[float, float], SmoothedLJTable] = {}
