@@ -2,10 +2,14 @@
 
 Kernels take plain float64/int64 arrays and never validate: :mod:`ase_gausslj.energy`
 does. Per pair *type* ``t`` (``t = type_i * n_species + type_j``) the kernels read
-``prm[t] = (eps, inv_sig, shift)`` and the type's table slice (stacked along the first
-axis: ``coef[t]``, ``ssc[t]``, ``tail_a[t]``, ``tail_b[t]``); the segment layout is
-shared by all types. ``exact`` selects the analytic regularized LJ (width 0); ``core = (a, b, r_core, c2, c3)``
-(see :class:`ase_gausslj.table.TableSlice`).
+``prm[t] = (eps, inv_sig, shift)`` and the type's table slice, stacked along the first
+axis (``coef[t]``, ``ssc[t]``, ``ta[t]``, ``tb[t]``; see
+:class:`ase_gausslj.table.TableSlice`); the segment layout and ``core`` are shared by all
+types. ``exact`` selects the analytic regularized LJ (width 0).
+
+Pairs are evaluated a row at a time (all ``j > i`` of one ``i``, or a chunk of a pair
+list) by :func:`_pair_row`: numba reference-counts array arguments at every call, so a
+per-pair helper taking the table arrays would cost more than the lookup itself.
 
 Cutoff modes: 0 none, 1 energy shifted by ``prm[t, 2]`` inside the cutoff (ASE's
 ``smooth=False``), 2 ASE's smooth cutoff function in ``r^2`` between ``ro2`` and ``rc2``.
@@ -17,7 +21,7 @@ import numba as nb
 import numpy as np
 
 from .potential import _reg_lj
-from .table import slice_eval
+from .table import lookup_many
 
 __all__ = [
     "allpairs",
@@ -28,19 +32,29 @@ __all__ = [
     "plain_lj_pairlist",
 ]
 
+_CHUNK = 1024
 
-@nb.njit(cache=True, inline="always")
-def _pair(r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb):
-    inv_sig = prm[t, 1]
-    x = r * inv_sig
+
+@nb.njit(cache=True)
+def _pair_row(
+    n, r, tt, e, de, x, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
+):
+    """``e[:n] = eps V(r / sig)`` and ``de[:n] = dV/dr`` for pair types ``tt[:n]``."""
     if exact:
-        f, df = _reg_lj(x, core[2], core[0], core[1])
-    else:
-        f, df = slice_eval(
-            x, coef[t], seg_lo, seg_inv_h, seg_off, seg_n, core, ssc[t], ta[t], tb[t]
-        )
-    eps = prm[t, 0]
-    return eps * f, eps * inv_sig * df
+        for p in range(n):
+            t = tt[p]
+            inv = prm[t, 1]
+            f, df = _reg_lj(r[p] * inv, core[2], core[0], core[1])
+            e[p] = prm[t, 0] * f
+            de[p] = prm[t, 0] * inv * df
+        return
+    for p in range(n):
+        x[p] = r[p] * prm[tt[p], 1]
+    lookup_many(n, x, tt, e, de, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb)
+    for p in range(n):
+        t = tt[p]
+        e[p] *= prm[t, 0]
+        de[p] *= prm[t, 0] * prm[t, 1]
 
 
 @nb.njit(cache=True, inline="always")
@@ -52,19 +66,31 @@ def _apply_cutoff(e, de, r2, t, mode, rc2, ro2, prm):
         d3 = (rc2 - ro2) ** 3
         fc = (rc2 - r2) ** 2 * (rc2 + 2.0 * r2 - 3.0 * ro2) / d3
         dfc = 6.0 * (rc2 - r2) * (ro2 - r2) / d3  # d fc / d r2
-        r = np.sqrt(r2)
-        de = de * fc + e * dfc * 2.0 * r
+        de = de * fc + e * dfc * 2.0 * np.sqrt(r2)
         e = e * fc
     return e, de
 
 
 @nb.njit(cache=True)
-def allpairs(
-    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
-    ssc, ta, tb, forces, energies, virial, atom_vir, want_atoms, want_virial,
+def _scratch(n):
+    return (
+        np.empty((n, 3)),
+        np.empty(n),
+        np.empty(n, dtype=np.int64),
+        np.empty(n),
+        np.empty(n),
+        np.empty(n),
+        np.empty(n, dtype=np.int64),
+    )
+
+
+@nb.njit(cache=True)
+def _allpairs_core(
+    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
+    forces, energies, virial, atom_vir, want_atoms, want_virial,
 ):
-    """All pairs i < j; fills ``forces`` (zeroed here) and optional per-atom arrays."""
     n = pos.shape[0]
+    d, r, tt, e, de, x, jj = _scratch(max(n, 1))
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -73,29 +99,30 @@ def allpairs(
         virial[:] = 0.0
     etot = 0.0
     for i in range(n):
-        xi = pos[i, 0]
-        yi = pos[i, 1]
-        zi = pos[i, 2]
+        m = 0
         ti = types[i] * nspec
+        for j in range(i + 1, n):
+            dx = pos[j, 0] - pos[i, 0]
+            dy = pos[j, 1] - pos[i, 1]
+            dz = pos[j, 2] - pos[i, 2]
+            d[m, 0] = dx
+            d[m, 1] = dy
+            d[m, 2] = dz
+            r[m] = np.sqrt(dx * dx + dy * dy + dz * dz)
+            tt[m] = ti + types[j]
+            m += 1
+        _pair_row(m, r, tt, e, de, x, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+                  core, ssc, ta, tb)
         fxi = 0.0
         fyi = 0.0
         fzi = 0.0
-        for j in range(i + 1, n):
-            dx = pos[j, 0] - xi
-            dy = pos[j, 1] - yi
-            dz = pos[j, 2] - zi
-            r = np.sqrt(dx * dx + dy * dy + dz * dz)
-            t = ti + types[j]
-            e, de = _pair(
-                r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
-                ssc, ta, tb,
-            )
-            etot += e
-            # force on j is -de * d/r; on i the opposite
-            g = de / r if r > 0.0 else 0.0
-            fx = g * dx
-            fy = g * dy
-            fz = g * dz
+        for q in range(m):
+            j = i + 1 + q
+            etot += e[q]
+            g = de[q] / r[q] if r[q] > 0.0 else 0.0
+            fx = g * d[q, 0]
+            fy = g * d[q, 1]
+            fz = g * d[q, 2]
             fxi += fx
             fyi += fy
             fzi += fz
@@ -103,17 +130,17 @@ def allpairs(
             forces[j, 1] -= fy
             forces[j, 2] -= fz
             if want_atoms:
-                energies[i] += 0.5 * e
-                energies[j] += 0.5 * e
+                energies[i] += 0.5 * e[q]
+                energies[j] += 0.5 * e[q]
             if want_virial:
-                _add_virial(virial, atom_vir, i, j, g, dx, dy, dz, want_atoms)
+                _add_virial(virial, atom_vir, i, j, g, d[q, 0], d[q, 1], d[q, 2], want_atoms)
         forces[i, 0] += fxi
         forces[i, 1] += fyi
         forces[i, 2] += fzi
     return etot
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _add_virial(virial, atom_vir, i, j, g, dx, dy, dz, want_atoms):
     d = (dx, dy, dz)
     for p in range(3):
@@ -125,51 +152,32 @@ def _add_virial(virial, atom_vir, i, j, g, dx, dy, dz, want_atoms):
                 atom_vir[j, p, q] += 0.5 * w
 
 
+@nb.njit(cache=True)
+def allpairs(
+    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
+    forces, energies, virial, atom_vir, want_atoms, want_virial,
+):
+    """All pairs i < j; fills ``forces`` and the optional per-atom arrays; returns E."""
+    return _allpairs_core(
+        pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc,
+        ta, tb, forces, energies, virial, atom_vir, want_atoms, want_virial,
+    )
+
+
 @nb.njit(cache=True, parallel=True)
 def allpairs_batch(
-    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
-    ssc, ta, tb, energies, forces,
+    pos, types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
+    energies, forces,
 ):
     """All pairs for each replica of ``pos`` (R, N, 3), parallel over replicas."""
-    nrep = pos.shape[0]
-    n = pos.shape[1]
-    for k in nb.prange(nrep):
-        etot = 0.0
-        p = pos[k]
-        f = forces[k]
-        f[:] = 0.0
-        for i in range(n):
-            xi = p[i, 0]
-            yi = p[i, 1]
-            zi = p[i, 2]
-            ti = types[i] * nspec
-            fxi = 0.0
-            fyi = 0.0
-            fzi = 0.0
-            for j in range(i + 1, n):
-                dx = p[j, 0] - xi
-                dy = p[j, 1] - yi
-                dz = p[j, 2] - zi
-                r = np.sqrt(dx * dx + dy * dy + dz * dz)
-                e, de = _pair(
-                    r, ti + types[j], exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
-                    core, ssc, ta, tb,
-                )
-                etot += e
-                g = de / r if r > 0.0 else 0.0
-                fx = g * dx
-                fy = g * dy
-                fz = g * dz
-                fxi += fx
-                fyi += fy
-                fzi += fz
-                f[j, 0] -= fx
-                f[j, 1] -= fy
-                f[j, 2] -= fz
-            f[i, 0] += fxi
-            f[i, 1] += fyi
-            f[i, 2] += fzi
-        energies[k] = etot
+    dummy_e = np.zeros(0)
+    dummy_v = np.zeros((3, 3))
+    dummy_av = np.zeros((0, 3, 3))
+    for k in nb.prange(pos.shape[0]):
+        energies[k] = _allpairs_core(
+            pos[k], types, nspec, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+            ssc, ta, tb, forces[k], dummy_e, dummy_v, dummy_av, False, False,
+        )
 
 
 @nb.njit(cache=True)
@@ -180,6 +188,7 @@ def pairlist(
 ):
     """Pairs ``(pi[k], pj[k])`` with ``d = x_j + shifts[k] - x_i``; pairs beyond
     ``sqrt(rc2)`` are skipped (the list may carry a skin)."""
+    d, r, tt, e, de, x, kk = _scratch(_CHUNK)
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -187,38 +196,51 @@ def pairlist(
     if want_virial:
         virial[:] = 0.0
     etot = 0.0
-    for k in range(pi.size):
-        i = pi[k]
-        j = pj[k]
-        dx = pos[j, 0] + shifts[k, 0] - pos[i, 0]
-        dy = pos[j, 1] + shifts[k, 1] - pos[i, 1]
-        dz = pos[j, 2] + shifts[k, 2] - pos[i, 2]
-        r2 = dx * dx + dy * dy + dz * dz
-        if r2 >= rc2:
-            continue
-        r = np.sqrt(r2)
-        t = types[i] * nspec + types[j]
-        e, de = _pair(
-            r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc,
-            ta, tb,
-        )
-        e, de = _apply_cutoff(e, de, r2, t, mode, rc2, ro2, prm)
-        etot += e
-        g = de / r if r > 0.0 else 0.0
-        fx = g * dx
-        fy = g * dy
-        fz = g * dz
-        forces[i, 0] += fx
-        forces[i, 1] += fy
-        forces[i, 2] += fz
-        forces[j, 0] -= fx
-        forces[j, 1] -= fy
-        forces[j, 2] -= fz
-        if want_atoms:
-            energies[i] += 0.5 * e
-            energies[j] += 0.5 * e
-        if want_virial:
-            _add_virial(virial, atom_vir, i, j, g, dx, dy, dz, want_atoms)
+    npair = pi.size
+    start = 0
+    while start < npair:
+        m = 0
+        stop = min(start + _CHUNK, npair)
+        for k in range(start, stop):
+            i = pi[k]
+            j = pj[k]
+            dx = pos[j, 0] + shifts[k, 0] - pos[i, 0]
+            dy = pos[j, 1] + shifts[k, 1] - pos[i, 1]
+            dz = pos[j, 2] + shifts[k, 2] - pos[i, 2]
+            r2 = dx * dx + dy * dy + dz * dz
+            if r2 >= rc2:
+                continue
+            d[m, 0] = dx
+            d[m, 1] = dy
+            d[m, 2] = dz
+            r[m] = np.sqrt(r2)
+            tt[m] = types[i] * nspec + types[j]
+            kk[m] = k
+            m += 1
+        start = stop
+        _pair_row(m, r, tt, e, de, x, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+                  core, ssc, ta, tb)
+        for q in range(m):
+            k = kk[q]
+            i = pi[k]
+            j = pj[k]
+            eq, deq = _apply_cutoff(e[q], de[q], r[q] * r[q], tt[q], mode, rc2, ro2, prm)
+            etot += eq
+            g = deq / r[q] if r[q] > 0.0 else 0.0
+            fx = g * d[q, 0]
+            fy = g * d[q, 1]
+            fz = g * d[q, 2]
+            forces[i, 0] += fx
+            forces[i, 1] += fy
+            forces[i, 2] += fz
+            forces[j, 0] -= fx
+            forces[j, 1] -= fy
+            forces[j, 2] -= fz
+            if want_atoms:
+                energies[i] += 0.5 * eq
+                energies[j] += 0.5 * eq
+            if want_virial:
+                _add_virial(virial, atom_vir, i, j, g, d[q, 0], d[q, 1], d[q, 2], want_atoms)
     return etot
 
 
@@ -293,11 +315,11 @@ def pair_values(
     r, t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
 ):
     """Pair energies and dV/dr of type ``t`` at distances ``r`` (no cutoff)."""
-    e = np.empty(r.size)
-    de = np.empty(r.size)
-    for k in range(r.size):
-        e[k], de[k] = _pair(
-            r[k], t, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
-            ssc, ta, tb,
-        )
+    n = r.size
+    tt = np.full(n, t, dtype=np.int64)
+    e = np.empty(n)
+    de = np.empty(n)
+    x = np.empty(n)
+    _pair_row(n, r, tt, e, de, x, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+              ssc, ta, tb)
     return e, de
