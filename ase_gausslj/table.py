@@ -147,67 +147,6 @@ def kink_eval(x, sig, rc, c2, c3):
     return k, dk
 
 
-@nb.njit(cache=True)
-def lookup_many(n, x, tt, v, dv, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb):
-    """Reduced ``(F, dF/dx)`` into ``v[:n], dv[:n]`` at reduced distances ``x[:n] >= 0``.
-
-    ``tt[k]`` selects the slice (pair type) of element ``k``: ``coef[t]``, ``ssc[t]``,
-    ``ta[t]``, ``tb[t]``. One call evaluates a whole row of pairs: numba passes array
-    arguments with reference counting, which costs more than the lookup itself if paid
-    per pair, so the per-pair code lives in this loop rather than in a helper.
-    """
-    nseg = seg_n.size
-    r_max = seg_lo[nseg]
-    for p in range(n):
-        xp = x[p]
-        t = tt[p]
-        if xp >= r_max:
-            # heat-kernel series tail, Horner-free: terms fall off fast beyond r_max
-            y = 1.0 / (xp * xp)
-            y3 = y * y * y
-            pa = y3 * y3
-            pb = y3
-            vv = 0.0
-            dd = 0.0
-            for k in range(ta.shape[1]):
-                ea = ta[t, k] * pa
-                eb = tb[t, k] * pb
-                vv += ea - eb
-                dd += -(12.0 + 2.0 * k) * ea + (6.0 + 2.0 * k) * eb
-                pa *= y
-                pb *= y
-                if abs(ea) + abs(eb) < 1e-18 * (abs(vv) + 1e-300):
-                    break
-            v[p] = vv
-            dv[p] = dd / xp
-            continue
-        k = 0
-        while xp >= seg_lo[k + 1]:
-            k += 1
-        u = (xp - seg_lo[k]) * seg_inv_h[k]
-        i = int(u)
-        if i >= seg_n[k]:
-            i = seg_n[k] - 1
-        f = u - i
-        row = seg_off[k] + i
-        c0 = coef[t, row, 0]
-        c1 = coef[t, row, 1]
-        c2 = coef[t, row, 2]
-        c3 = coef[t, row, 3]
-        vv = c0 + f * (c1 + f * (c2 + f * c3))
-        dd = (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
-        if k == 0:
-            m, dm = cone_eval(xp, ssc[t, 0])
-            vv += core[0] + core[1] * m
-            dd += core[1] * dm
-        elif k == 1:
-            kk, dk = kink_eval(xp, ssc[t, 0], core[2], ssc[t, 1], ssc[t, 2])
-            vv += kk
-            dd += dk
-        v[p] = vv
-        dv[p] = dd
-
-
 def _hermite_coefficients(v, dv, seg_lo, seg_n):
     """Per-interval cubic Hermite coefficients from nodal values and slopes."""
     rows = []
@@ -442,14 +381,13 @@ def _slice_args(sl: TableSlice):
 
 
 def _slice_eval_array(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, sc, ta, tb):
-    v = np.empty(x.size)
-    dv = np.empty(x.size)
-    tt = np.zeros(x.size, dtype=np.int64)
-    lookup_many(
-        x.size, x, tt, v, dv, coef[None], seg_lo, seg_inv_h, seg_off, seg_n, core, sc[None],
+    from .kernels import pair_values  # kernels import this module
+
+    prm = np.array([[1.0, 1.0, 0.0]])
+    return pair_values(
+        x, 0, False, prm, coef[None], seg_lo, seg_inv_h, seg_off, seg_n, core, sc[None],
         ta[None], tb[None],
     )
-    return v, dv
 
 
 def _cache_dir():

@@ -1,0 +1,172 @@
+"""Benchmark the smoothed-LJ kernels against plain LJ anchors (issue: foundation).
+
+Energy + forces at width 0.3 (reduced units) for LJ clusters (all pairs) of N = 100, 500,
+2000 and a 4,000-particle periodic LJ liquid (density 0.8442). Anchors measured in the
+same run: (a) a bare numba plain-LJ loop over the same pairs, (b) ASE's ``LennardJones``,
+(c) OpenMM CPU ``NonbondedForce`` with one thread.
+
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/benchmark_kernels.py \
+        --out results/benchmark_kernels.json
+
+Timings are the minimum over repeats (wall clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from ase_gausslj import SmoothedLJ, get_table, kernels, neighbor_pairs
+
+
+def best_of(fn, repeat=5, min_time=0.2):
+    fn()
+    times = []
+    t_start = time.perf_counter()
+    while len(times) < repeat or (time.perf_counter() - t_start < min_time and len(times) < 200):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def fcc_cluster(n, seed=0):
+    """The n lattice sites of an fcc crystal (nearest neighbours 2^(1/6)) closest to the
+    centre, jittered by 0.02: a compact cluster like the ones optimizers produce."""
+    a = 2 ** (1 / 6) * np.sqrt(2)
+    m = int(np.ceil((n / 4) ** (1 / 3))) + 2
+    base = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    g = np.stack(np.meshgrid(*[np.arange(-m, m)] * 3, indexing="ij"), -1).reshape(-1, 1, 3)
+    pts = ((g + base[None]) * a).reshape(-1, 3)
+    pts = pts[np.argsort(np.linalg.norm(pts + 0.01, axis=1))[:n]]
+    return pts + 0.02 * np.random.default_rng(seed).normal(size=pts.shape)
+
+
+def liquid(n=4000, rho=0.8442, seed=0):
+    box = (n / rho) ** (1 / 3)
+    m = int(np.ceil(n ** (1 / 3)))
+    g = np.stack(np.meshgrid(*[np.arange(m)] * 3, indexing="ij"), -1).reshape(-1, 3)[:n]
+    pos = (g + 0.5) * box / m + 0.05 * np.random.default_rng(seed).normal(size=(n, 3))
+    return pos, box
+
+
+def time_ase(pos, cell=None, rc=None):
+    from ase import Atoms
+    from ase.calculators.lj import LennardJones
+
+    atoms = Atoms(f"Ar{len(pos)}", positions=pos)
+    if cell is not None:
+        atoms.cell = cell
+        atoms.pbc = True
+    calc = LennardJones(sigma=1.0, epsilon=1.0, rc=rc if rc else 1e4)
+    atoms.calc = calc
+
+    def run():
+        calc.results.clear()
+        atoms.get_forces()
+
+    return best_of(run, repeat=2, min_time=0.0)
+
+
+def time_openmm(pos, box=None, rc=None):
+    import openmm
+    from openmm import unit
+
+    sys_ = openmm.System()
+    nb = openmm.NonbondedForce()
+    for _ in range(len(pos)):
+        sys_.addParticle(1.0)
+        nb.addParticle(0.0, 1.0, 1.0)
+    if box is None:
+        nb.setNonbondedMethod(openmm.NonbondedForce.NoCutoff)
+    else:
+        sys_.setDefaultPeriodicBoxVectors(*(np.eye(3) * box))
+        nb.setNonbondedMethod(openmm.NonbondedForce.CutoffPeriodic)
+        nb.setCutoffDistance(rc)
+        nb.setUseDispersionCorrection(False)
+    sys_.addForce(nb)
+    plat = openmm.Platform.getPlatformByName("CPU")
+    ctx = openmm.Context(sys_, openmm.VerletIntegrator(0.001), plat, {"Threads": "1"})
+    ctx.setPositions(pos * unit.nanometer)
+
+    def run():
+        ctx.setPositions(pos * unit.nanometer)  # forces re-evaluation
+        ctx.getState(getEnergy=True, getForces=True)
+
+    return best_of(run)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--width", type=float, default=0.3)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 2000])
+    ap.add_argument("--no-ase-2000", action="store_true", help="skip ASE at N=2000 (slow)")
+    ap.add_argument("--out", default="results/benchmark_kernels.json")
+    args = ap.parse_args(argv)
+    w = args.width
+    t0 = time.perf_counter()
+    get_table()
+    model = SmoothedLJ()
+    rows = []
+    info = {"width": w, "table_load_or_build_s": time.perf_counter() - t0,
+            "numba_threads": int(os.environ.get("NUMBA_NUM_THREADS", 0)) or None}
+    for n in args.sizes:
+        pos = fcc_cluster(n)
+        f = np.empty((n, 3))
+        t_plain = best_of(lambda pos=pos, f=f: kernels.plain_lj_allpairs(pos, f))
+        t_smooth = best_of(lambda pos=pos: model.energy_forces(pos, w))
+        t_zero = best_of(lambda pos=pos: model.energy_forces(pos, 0.0))
+        t_ase = None if (n > 1000 and args.no_ase_2000) else time_ase(pos)
+        t_omm = time_openmm(pos)
+        rows.append({"system": f"cluster N={n} (all pairs)", "pairs": n * (n - 1) // 2,
+                     "smoothed_ms": 1e3 * t_smooth, "width0_ms": 1e3 * t_zero,
+                     "bare_lj_ms": 1e3 * t_plain, "ase_lj_ms": t_ase and 1e3 * t_ase,
+                     "openmm_cpu1_ms": 1e3 * t_omm})
+        print(rows[-1], flush=True)
+    pos, box = liquid()
+    cell = np.eye(3) * box
+    for rc in [3.0, 3.0 + 2 * np.sqrt(2) * w]:
+        i, j, sh = neighbor_pairs(pos, rc, cell, True)
+        t_list = best_of(lambda rc=rc: neighbor_pairs(pos, rc, cell, True), repeat=3)
+        f = np.empty_like(pos)
+        args_k = model.kernel_args(w)
+        types = np.zeros(len(pos), dtype=np.int64)
+        e0, v0, av0 = np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3))
+
+        def smooth(i=i, j=j, sh=sh, rc=rc):
+            kernels.pairlist(pos, i, j, sh, rc * rc, 0, 0.0, types, 1, *args_k, f, e0, v0,
+                             av0, False, False)
+
+        t_smooth = best_of(smooth)
+        t_plain = best_of(lambda i=i, j=j, sh=sh, rc=rc:
+                          kernels.plain_lj_pairlist(pos, i, j, sh, rc * rc, f))
+        t_omm = time_openmm(pos, box, rc) if rc == 3.0 else None
+        t_ase = time_ase(pos, cell, rc) if rc == 3.0 else None
+        rows.append({"system": f"liquid N=4000 periodic rc={rc:.3f}", "pairs": int(len(i)),
+                     "smoothed_ms": 1e3 * t_smooth, "bare_lj_ms": 1e3 * t_plain,
+                     "neighbor_list_ms": 1e3 * t_list, "ase_lj_ms": t_ase and 1e3 * t_ase,
+                     "openmm_cpu1_ms": t_omm and 1e3 * t_omm})
+        print(rows[-1], flush=True)
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump({"info": info, "rows": rows}, fh, indent=1)
+    print("\n| system | smoothed ms | bare LJ ms | ratio | ASE LJ ms | speed-up vs ASE |"
+          " OpenMM CPU 1 thread ms |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        ase = r.get("ase_lj_ms")
+        omm = r.get("openmm_cpu1_ms")
+        sm = r["smoothed_ms"]
+        print(f"| {r['system']} | {r['smoothed_ms']:.3f} | {r['bare_lj_ms']:.3f} | "
+              f"{r['smoothed_ms'] / r['bare_lj_ms']:.2f} | "
+              f"{'-' if ase is None else f'{ase:.1f}'} | "
+              f"{'-' if ase is None else f'{ase / sm:.0f}x'} | "
+              f"{'-' if omm is None else f'{omm:.2f}'} |")
+
+
+if __name__ == "__main__":
+    main()
