@@ -45,7 +45,8 @@ from .potential import (
     _GL_W_FAST,
     _GL_X_FAST,
     _QUAD_FAST,
-    _smoothed_array,
+    _reg_lj,
+    _smoothed_scalar,
     cone_smoothing,
     lj_affine_coefficients,
 )
@@ -54,7 +55,7 @@ from .validation import check_finite_nonneg, check_width
 __all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
 
 _TAIL_TERMS = 40
-_VERSION = "6"
+_VERSION = "7"
 _KINK_FADE = 0.05  # bump when the grid or the quadrature changes
 
 
@@ -258,7 +259,7 @@ class SmoothedLJTable:
         v = np.empty(rr.size)
         dv = np.empty(rr.size)
         ds = np.empty(rr.size)
-        _smoothed_array(
+        _node_values(
             rr.ravel(), ww.ravel(), r_core, self.a, self.b, _GL_X_FAST, _GL_W_FAST, _QUAD_FAST,
             v, dv, ds,
         )
@@ -421,6 +422,42 @@ def _save_cached(name, v, dv):
         os.replace(tmp, os.path.join(d, name))
     except OSError:
         pass  # a read-only home only costs a rebuild next time
+
+
+@nb.njit(cache=True, inline="always")
+def _heat_series(x, s):
+    """``sum_k s^(2k)/k! Delta^k 4(x^-12 - x^-6)`` and its x-derivative."""
+    t = s * s
+    y = 1.0 / (x * x)
+    pa = 4.0 * y**6
+    pb = 4.0 * y**3
+    v = 0.0
+    dv = 0.0
+    for k in range(80):
+        v += pa - pb
+        dv += -(12.0 + 2.0 * k) * pa + (6.0 + 2.0 * k) * pb
+        na = pa * t * y * (12 + 2 * k) * (11 + 2 * k) / (k + 1)
+        nb_ = pb * t * y * (6 + 2 * k) * (5 + 2 * k) / (k + 1)
+        if abs(na) + abs(nb_) < 1e-17 * abs(v):
+            break
+        pa = na
+        pb = nb_
+    return v, dv / x
+
+
+@nb.njit(cache=True, parallel=True)
+def _node_values(r, s, rc, a, b, glx, glw, quad, out_v, out_dv, out_ds):
+    """Nodal values: the heat-kernel series where the regularized core is out of reach
+    (``(r - rc)^2 / 4 s^2 > 50``, its weight below e^-50), quadrature elsewhere."""
+    for i in nb.prange(r.size):
+        if s[i] == 0.0:
+            out_v[i], out_dv[i] = _reg_lj(r[i], rc, a, b)
+        elif r[i] - rc > 2.0 * s[i] * math.sqrt(50.0):
+            out_v[i], out_dv[i] = _heat_series(r[i], s[i])
+        else:
+            out_v[i], out_dv[i], out_ds[i] = _smoothed_scalar(
+                r[i], s[i], rc, a, b, glx, glw, quad
+            )
 
 
 @nb.njit(cache=True)
