@@ -37,24 +37,60 @@ _CHUNK = 1024
 
 @nb.njit(cache=True)
 def _pair_row(
-    n, r, tt, e, de, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc, ta, tb,
+    n, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc,
+    ta, tb,
 ):
     """``e[:n] = eps F(r / sig)`` and ``de[:n] = dV/dr`` for pair types ``tt[:n]``.
 
     The table lookup: segment by comparisons, interval by one multiply, cubic Hermite
-    coefficients of the slice; segment 0 adds the smoothed affine core ``a + b M``,
-    segment 1 the smoothed kink at ``r_core``; beyond ``r_max`` the heat-kernel series.
+    coefficients of the slice. Rare pairs (segment 0, which adds the smoothed affine core
+    ``a + b M``; segment 1, which adds the smoothed kink at ``r_core``; beyond ``r_max``,
+    the heat-kernel series) are queued in ``rare`` and done in a second loop: their code
+    in the main loop slows every pair down, even untaken.
     """
+    if exact:
+        for p in range(n):
+            t = tt[p]
+            inv = prm[t, 1]
+            vv, dd = _reg_lj(r[p] * inv, core[2], core[0], core[1])
+            e[p] = prm[t, 0] * vv
+            de[p] = prm[t, 0] * inv * dd
+        return
     nseg = seg_n.size
     r_max = seg_lo[nseg]
+    lo2 = seg_lo[2]
+    nrare = 0
     for p in range(n):
         t = tt[p]
-        eps = prm[t, 0]
         inv = prm[t, 1]
         xp = r[p] * inv
-        if exact:
-            vv, dd = _reg_lj(xp, core[2], core[0], core[1])
-        elif xp >= r_max:
+        if xp < lo2 or xp >= r_max:
+            rare[nrare] = p
+            nrare += 1
+            continue
+        # branch-free segment search: a data-dependent loop exit mispredicts
+        k = 2
+        for q in range(3, nseg):
+            k += xp >= seg_lo[q]
+        # inline, not via _hermite: a call with array arguments costs refcounting
+        u = (xp - seg_lo[k]) * seg_inv_h[k]
+        i = int(u)
+        if i >= seg_n[k]:
+            i = seg_n[k] - 1
+        f = u - i
+        row = seg_off[k] + i
+        c0 = coef[t, row, 0]
+        c1 = coef[t, row, 1]
+        c2 = coef[t, row, 2]
+        c3 = coef[t, row, 3]
+        e[p] = prm[t, 0] * (c0 + f * (c1 + f * (c2 + f * c3)))
+        de[p] = prm[t, 0] * inv * (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
+    for q in range(nrare):
+        p = rare[q]
+        t = tt[p]
+        inv = prm[t, 1]
+        xp = r[p] * inv
+        if xp >= r_max:
             y = 1.0 / (xp * xp)
             y3 = y * y * y
             pa = y3 * y3
@@ -71,32 +107,34 @@ def _pair_row(
                 if abs(ea) + abs(eb) < 1e-18 * (abs(vv) + 1e-300):
                     break
             dd /= xp
+        elif xp < seg_lo[1]:
+            vv, dd = _hermite(xp, t, 0, coef, seg_lo, seg_inv_h, seg_off, seg_n)
+            m, dm = cone_eval(xp, ssc[t, 0])
+            vv += core[0] + core[1] * m
+            dd += core[1] * dm
         else:
-            k = 0
-            while xp >= seg_lo[k + 1]:
-                k += 1
-            u = (xp - seg_lo[k]) * seg_inv_h[k]
-            i = int(u)
-            if i >= seg_n[k]:
-                i = seg_n[k] - 1
-            f = u - i
-            row = seg_off[k] + i
-            c0 = coef[t, row, 0]
-            c1 = coef[t, row, 1]
-            c2 = coef[t, row, 2]
-            c3 = coef[t, row, 3]
-            vv = c0 + f * (c1 + f * (c2 + f * c3))
-            dd = (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
-            if k == 0:
-                m, dm = cone_eval(xp, ssc[t, 0])
-                vv += core[0] + core[1] * m
-                dd += core[1] * dm
-            elif k == 1:
-                kk, dk = kink_eval(xp, ssc[t, 0], core[2], ssc[t, 1], ssc[t, 2])
-                vv += kk
-                dd += dk
-        e[p] = eps * vv
-        de[p] = eps * inv * dd
+            vv, dd = _hermite(xp, t, 1, coef, seg_lo, seg_inv_h, seg_off, seg_n)
+            kk, dk = kink_eval(xp, ssc[t, 0], core[2], ssc[t, 1], ssc[t, 2])
+            vv += kk
+            dd += dk
+        e[p] = prm[t, 0] * vv
+        de[p] = prm[t, 0] * inv * dd
+
+
+@nb.njit(cache=True, inline="always")
+def _hermite(xp, t, k, coef, seg_lo, seg_inv_h, seg_off, seg_n):
+    u = (xp - seg_lo[k]) * seg_inv_h[k]
+    i = int(u)
+    if i >= seg_n[k]:
+        i = seg_n[k] - 1
+    f = u - i
+    row = seg_off[k] + i
+    c0 = coef[t, row, 0]
+    c1 = coef[t, row, 1]
+    c2 = coef[t, row, 2]
+    c3 = coef[t, row, 3]
+    return (c0 + f * (c1 + f * (c2 + f * c3)),
+            (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k])
 
 
 @nb.njit(cache=True, inline="always")
@@ -122,6 +160,7 @@ def _scratch(n):
         np.empty(n),
         np.empty(n),
         np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64),
     )
 
 
@@ -131,7 +170,7 @@ def _allpairs_core(
     forces, energies, virial, atom_vir, want_atoms, want_virial,
 ):
     n = pos.shape[0]
-    d, r, tt, e, de, jj = _scratch(max(n, 1))
+    d, r, tt, e, de, _, rare = _scratch(max(n, 1))
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -152,7 +191,7 @@ def _allpairs_core(
             r[m] = np.sqrt(dx * dx + dy * dy + dz * dz)
             tt[m] = ti + types[j]
             m += 1
-        _pair_row(m, r, tt, e, de, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+        _pair_row(m, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
                   core, ssc, ta, tb)
         fxi = 0.0
         fyi = 0.0
@@ -229,7 +268,7 @@ def pairlist(
 ):
     """Pairs ``(pi[k], pj[k])`` with ``d = x_j + shifts[k] - x_i``; pairs beyond
     ``sqrt(rc2)`` are skipped (the list may carry a skin)."""
-    d, r, tt, e, de, kk = _scratch(_CHUNK)
+    d, r, tt, e, de, kk, rare = _scratch(_CHUNK)
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -259,7 +298,7 @@ def pairlist(
             kk[m] = k
             m += 1
         start = stop
-        _pair_row(m, r, tt, e, de, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+        _pair_row(m, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
                   core, ssc, ta, tb)
         for q in range(m):
             k = kk[q]
@@ -360,6 +399,7 @@ def pair_values(
     tt = np.full(n, t, dtype=np.int64)
     e = np.empty(n)
     de = np.empty(n)
-    _pair_row(n, r, tt, e, de, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
+    rare = np.empty(n, dtype=np.int64)
+    _pair_row(n, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
               ssc, ta, tb)
     return e, de
