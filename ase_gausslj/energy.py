@@ -23,6 +23,10 @@ from .validation import check_finite, check_positions, check_width
 __all__ = ["PairResult", "SmoothedLJ"]
 
 _CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
+# placeholders for outputs the kernels do not write when not asked for
+_NO_ATOMS = np.zeros(0)
+_NO_VIRIAL = np.zeros((3, 3))
+_NO_ATOM_VIRIALS = np.zeros((0, 3, 3))
 
 
 @dataclass
@@ -151,9 +155,17 @@ class SmoothedLJ:
 
     # -- sums -------------------------------------------------------------------------
     def energy_forces(self, positions, width: float):
-        """Energy and forces, all pairs (the paper's setting)."""
-        res = self.compute(positions, width)
-        return res.energy, res.forces
+        """Energy and forces, all pairs (the paper's setting); the lean hot path."""
+        pos = check_positions(positions)
+        types = self._types_for(len(pos))
+        forces = np.empty(pos.shape)
+        e = kernels.allpairs(
+            pos, types, self.nspec, *self._slices(check_width(width), None), forces,
+            _NO_ATOMS, _NO_VIRIAL, _NO_ATOM_VIRIALS, False, False,
+        )
+        if not math.isfinite(e):
+            raise FloatingPointError("non-finite energy (overlapping atoms at width 0?)")
+        return float(e), forces
 
     def energy_gradient(self, x, width: float):
         """``(E, dE/dx)`` for flat coordinates ``x`` (3N,), all pairs (for scipy)."""
