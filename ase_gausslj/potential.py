@@ -271,7 +271,7 @@ def smoothed_coulomb(r, width):
         c = 1.0 / (_SQRT_PI * safe_w)
         y2 = y * y
         phi_s = c * (1.0 - y2 / 3.0 + y2 * y2 / 10.0 - y2**3 / 42.0)
-        dphi_s = c / (2.0 * safe_w) * (-2.0 * y / 3.0 + 4.0 * y * y2 / 10.0 - 6.0 * y * y2 * y2 / 42.0)
+        dphi_s = c / (2.0 * safe_w) * (-2.0 * y / 3.0 + 0.4 * y * y2 - y * y2 * y2 / 7.0)
         phi = np.where(small, phi_s, phi)
         dphi = np.where(small, dphi_s, dphi)
         inv = 1.0 / rb

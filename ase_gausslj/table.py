@@ -41,10 +41,10 @@ import numba as nb
 import numpy as np
 
 from .potential import (
-    R_CORE,
     _GL_W_FAST,
     _GL_X_FAST,
     _QUAD_FAST,
+    R_CORE,
     _reg_lj,
     _smoothed_scalar,
     cone_smoothing,

@@ -100,6 +100,30 @@ def time_openmm(pos, box=None, rc=None):
     return best_of(run)
 
 
+def bench_liquid(model, pos, box, rc, w):
+    """Periodic liquid: the same pair list for the smoothed and the bare LJ kernels."""
+    cell = np.eye(3) * box
+    i, j, sh = neighbor_pairs(pos, rc, cell, True)
+    t_list = best_of(lambda: neighbor_pairs(pos, rc, cell, True), repeat=3)
+    f = np.empty_like(pos)
+    args_k = model.kernel_args(w)
+    types = np.zeros(len(pos), dtype=np.int64)
+    e0, v0, av0 = np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3))
+
+    def smooth():
+        kernels.pairlist(pos, i, j, sh, rc * rc, 0, 0.0, types, 1, *args_k, f, e0, v0, av0,
+                         False, False)
+
+    t_smooth = best_of(smooth)
+    t_plain = best_of(lambda: kernels.plain_lj_pairlist(pos, i, j, sh, rc * rc, f))
+    t_omm = time_openmm(pos, box, rc) if rc == 3.0 else None
+    t_ase = time_ase(pos, cell, rc) if rc == 3.0 else None
+    return {"system": f"liquid N=4000 periodic rc={rc:.3f}", "pairs": int(len(i)),
+            "smoothed_ms": 1e3 * t_smooth, "bare_lj_ms": 1e3 * t_plain,
+            "neighbor_list_ms": 1e3 * t_list, "ase_lj_ms": t_ase and 1e3 * t_ase,
+            "openmm_cpu1_ms": t_omm and 1e3 * t_omm}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--width", type=float, default=0.3)
@@ -128,28 +152,8 @@ def main(argv=None):
                      "openmm_cpu1_ms": 1e3 * t_omm})
         print(rows[-1], flush=True)
     pos, box = liquid()
-    cell = np.eye(3) * box
     for rc in [3.0, 3.0 + 2 * np.sqrt(2) * w]:
-        i, j, sh = neighbor_pairs(pos, rc, cell, True)
-        t_list = best_of(lambda rc=rc: neighbor_pairs(pos, rc, cell, True), repeat=3)
-        f = np.empty_like(pos)
-        args_k = model.kernel_args(w)
-        types = np.zeros(len(pos), dtype=np.int64)
-        e0, v0, av0 = np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3))
-
-        def smooth(i=i, j=j, sh=sh, rc=rc):
-            kernels.pairlist(pos, i, j, sh, rc * rc, 0, 0.0, types, 1, *args_k, f, e0, v0,
-                             av0, False, False)
-
-        t_smooth = best_of(smooth)
-        t_plain = best_of(lambda i=i, j=j, sh=sh, rc=rc:
-                          kernels.plain_lj_pairlist(pos, i, j, sh, rc * rc, f))
-        t_omm = time_openmm(pos, box, rc) if rc == 3.0 else None
-        t_ase = time_ase(pos, cell, rc) if rc == 3.0 else None
-        rows.append({"system": f"liquid N=4000 periodic rc={rc:.3f}", "pairs": int(len(i)),
-                     "smoothed_ms": 1e3 * t_smooth, "bare_lj_ms": 1e3 * t_plain,
-                     "neighbor_list_ms": 1e3 * t_list, "ase_lj_ms": t_ase and 1e3 * t_ase,
-                     "openmm_cpu1_ms": t_omm and 1e3 * t_omm})
+        rows.append(bench_liquid(model, pos, box, rc, w))
         print(rows[-1], flush=True)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as fh:

@@ -113,7 +113,6 @@ def test_lorentz_berthelot_mixture():
 
 def _images_energy(model, pos, cell, rc, w, shift):
     """Brute force over periodic images (independent of the cell list)."""
-    n = len(pos)
     e = 0.0
     rng = range(-3, 4)
     v_rc = smoothed_lj(np.array([rc]), w)[0][0] if shift else 0.0

@@ -18,8 +18,9 @@ def _check(table, r, w):
     bad_v = np.abs(v - ve) > 1e-6 * np.abs(ve) + 1e-8
     # force: 1e-6 relative to max(|V'|, 1 eps/sigma) (V' crosses zero at the minimum)
     bad_d = np.abs(dv - dve) > 1e-6 * np.maximum(np.abs(dve), 1.0)
-    assert not bad_v.any(), list(zip(r[bad_v][:5], np.broadcast_to(w, r.shape)[bad_v][:5]))
-    assert not bad_d.any(), list(zip(r[bad_d][:5], np.broadcast_to(w, r.shape)[bad_d][:5]))
+    wb = np.broadcast_to(w, r.shape)
+    assert not bad_v.any(), list(zip(r[bad_v][:5], wb[bad_v][:5], strict=True))
+    assert not bad_d.any(), list(zip(r[bad_d][:5], wb[bad_d][:5], strict=True))
 
 
 def test_held_out_random_points(table):
