@@ -1,0 +1,149 @@
+"""The thermodynamic state of the smoothing: the width, read from and written to OpenMM.
+
+Modelled on openmmtools' ``AlchemicalState``: a small object holding the width that can be
+read from a ``System`` (default parameter values) or a ``Context`` and applied to either,
+checking that the width stays inside the table (:func:`max_width_for_system`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import openmm as mm
+import openmm.unit as unit
+
+from .forces import TABLE_NAME, WIDTH_PARAMETER, _scalar_nm, width_max_parameter
+
+__all__ = ["GaussLJState", "max_width_for_system", "smoothed_force_indices"]
+
+
+def _uses_table(force: mm.Force, parameter: str) -> bool:
+    if not isinstance(force, (mm.CustomNonbondedForce, mm.CustomCompoundBondForce)):
+        return False
+    names = {force.getGlobalParameterName(k) for k in range(force.getNumGlobalParameters())}
+    tables = {force.getTabulatedFunctionName(k) for k in range(force.getNumTabulatedFunctions())}
+    return parameter in names and TABLE_NAME in tables
+
+
+def smoothed_force_indices(system: mm.System, parameter: str = WIDTH_PARAMETER) -> list[int]:
+    """Indices of the forces of ``system`` built by :mod:`openmm_gausslj.forces`."""
+    return [k for k in range(system.getNumForces()) if _uses_table(system.getForce(k), parameter)]
+
+
+def _default(force: mm.Force, name: str) -> float:
+    for k in range(force.getNumGlobalParameters()):
+        if force.getGlobalParameterName(k) == name:
+            return float(force.getGlobalParameterDefaultValue(k))
+    raise KeyError(name)
+
+
+def max_width_for_system(system: mm.System, parameter: str = WIDTH_PARAMETER) -> float:
+    """Largest width (nm) every smoothed pair of ``system`` can take inside the table.
+
+    ``width_max_reduced * min(sigma)`` over the smoothed forces' particles (or 1-4 pairs)
+    with ``epsilon > 0``; ``inf`` if there is no such pair.
+    """
+    best = math.inf
+    for k in smoothed_force_indices(system, parameter):
+        f = system.getForce(k)
+        ymax = _default(f, width_max_parameter(parameter))
+        if isinstance(f, mm.CustomNonbondedForce):
+            for i in range(f.getNumParticles()):
+                sig, eps = f.getParticleParameters(i)[:2]
+                if eps > 0:
+                    best = min(best, ymax * sig)
+        else:
+            for i in range(f.getNumBonds()):
+                _, params = f.getBondParameters(i)
+                if params[1] > 0:
+                    best = min(best, ymax * params[0])
+    return best
+
+
+class GaussLJState:
+    """The smoothing width as a thermodynamic state (like openmmtools' AlchemicalState).
+
+    Parameters
+    ----------
+    width : float or Quantity
+        Width in nm.
+    parameter : str
+        Name of the global context parameter.
+
+    Examples
+    --------
+    >>> state = GaussLJState.from_context(context)          # doctest: +SKIP
+    >>> state.width = 0.05 * unit.nanometer                  # doctest: +SKIP
+    >>> state.apply_to_context(context)                      # doctest: +SKIP
+    """
+
+    def __init__(self, width=0.0, parameter: str = WIDTH_PARAMETER) -> None:
+        self.parameter = str(parameter)
+        self.width = width
+
+    @property
+    def width(self) -> float:
+        """Width in nm (set with a float in nm or a length quantity)."""
+        return self._width
+
+    @width.setter
+    def width(self, value) -> None:
+        self._width = _scalar_nm(value, "width")
+
+    @property
+    def width_quantity(self) -> unit.Quantity:
+        """Width as an ``openmm.unit`` quantity."""
+        return self._width * unit.nanometer
+
+    def __repr__(self) -> str:
+        return f"GaussLJState(width={self._width!r}, parameter={self.parameter!r})"
+
+    @classmethod
+    def from_system(cls, system: mm.System, parameter: str = WIDTH_PARAMETER) -> GaussLJState:
+        """State with the default width stored in the smoothed forces of ``system``."""
+        idx = smoothed_force_indices(system, parameter)
+        if not idx:
+            raise ValueError(f"system has no smoothed force with parameter {parameter!r}")
+        widths = {_default(system.getForce(k), parameter) for k in idx}
+        if len(widths) != 1:
+            raise ValueError(f"smoothed forces disagree on the default {parameter}: {widths}")
+        return cls(widths.pop(), parameter)
+
+    @classmethod
+    def from_context(cls, context: mm.Context, parameter: str = WIDTH_PARAMETER) -> GaussLJState:
+        """State with the width currently set in ``context``."""
+        try:
+            w = context.getParameter(parameter)
+        except Exception as exc:  # OpenMMException
+            raise ValueError(f"context has no parameter {parameter!r}") from exc
+        return cls(w, parameter)
+
+    def check_system(self, system: mm.System) -> None:
+        """``ValueError`` if the width is beyond the table for some pair of ``system``."""
+        wmax = max_width_for_system(system, self.parameter)
+        if self._width > wmax * (1.0 + 1e-12):
+            raise ValueError(
+                f"width {self._width} nm exceeds the table's range for this system "
+                f"({wmax} nm = width_max * smallest sigma); build the forces with a larger "
+                "width_max"
+            )
+
+    def apply_to_system(self, system: mm.System) -> None:
+        """Set the default width of every smoothed force of ``system`` (checked)."""
+        idx = smoothed_force_indices(system, self.parameter)
+        if not idx:
+            raise ValueError(f"system has no smoothed force with parameter {self.parameter!r}")
+        self.check_system(system)
+        for k in idx:
+            f = system.getForce(k)
+            for j in range(f.getNumGlobalParameters()):
+                if f.getGlobalParameterName(j) == self.parameter:
+                    f.setGlobalParameterDefaultValue(j, self._width)
+
+    def apply_to_context(self, context: mm.Context) -> None:
+        """Set the width in ``context`` (checked against the context's System)."""
+        self.check_system(context.getSystem())
+        try:
+            context.setParameter(self.parameter, self._width)
+        except Exception as exc:  # OpenMMException
+            raise ValueError(f"context has no parameter {self.parameter!r}") from exc
