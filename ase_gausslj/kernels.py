@@ -72,19 +72,11 @@ def _pair_row(
         k = 2
         for q in range(3, nseg):
             k += xp >= seg_lo[q]
-        # inline, not via _hermite: a call with array arguments costs refcounting
-        u = (xp - seg_lo[k]) * seg_inv_h[k]
-        i = int(u)
-        if i >= seg_n[k]:
-            i = seg_n[k] - 1
-        f = u - i
-        row = seg_off[k] + i
-        c0 = coef[t, row, 0]
-        c1 = coef[t, row, 1]
-        c2 = coef[t, row, 2]
-        c3 = coef[t, row, 3]
-        e[p] = prm[t, 0] * (c0 + f * (c1 + f * (c2 + f * c3)))
-        de[p] = prm[t, 0] * inv * (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
+        row, f = _locate(xp, seg_lo[k], seg_inv_h[k], seg_n[k], seg_off[k])
+        vv, dd = _cubic(coef[t, row, 0], coef[t, row, 1], coef[t, row, 2], coef[t, row, 3],
+                        f, seg_inv_h[k])
+        e[p] = prm[t, 0] * vv
+        de[p] = prm[t, 0] * inv * dd
     for q in range(nrare):
         p = rare[q]
         t = tt[p]
@@ -107,34 +99,39 @@ def _pair_row(
                 if abs(ea) + abs(eb) < 1e-18 * (abs(vv) + 1e-300):
                     break
             dd /= xp
-        elif xp < seg_lo[1]:
-            vv, dd = _hermite(xp, t, 0, coef, seg_lo, seg_inv_h, seg_off, seg_n)
-            m, dm = cone_eval(xp, ssc[t, 0])
-            vv += core[0] + core[1] * m
-            dd += core[1] * dm
         else:
-            vv, dd = _hermite(xp, t, 1, coef, seg_lo, seg_inv_h, seg_off, seg_n)
-            kk, dk = kink_eval(xp, ssc[t, 0], core[2], ssc[t, 1], ssc[t, 2])
-            vv += kk
-            dd += dk
+            k = 0 if xp < seg_lo[1] else 1
+            row, f = _locate(xp, seg_lo[k], seg_inv_h[k], seg_n[k], seg_off[k])
+            vv, dd = _cubic(coef[t, row, 0], coef[t, row, 1], coef[t, row, 2],
+                            coef[t, row, 3], f, seg_inv_h[k])
+            if k == 0:
+                m, dm = cone_eval(xp, ssc[t, 0])
+                vv += core[0] + core[1] * m
+                dd += core[1] * dm
+            else:
+                kk, dk = kink_eval(xp, ssc[t, 0], core[2], ssc[t, 1], ssc[t, 2])
+                vv += kk
+                dd += dk
         e[p] = prm[t, 0] * vv
         de[p] = prm[t, 0] * inv * dd
 
 
+# Scalar-argument helpers inline for free; a helper taking the table arrays would be
+# reference-counted at every call (more than the lookup itself costs).
 @nb.njit(cache=True, inline="always")
-def _hermite(xp, t, k, coef, seg_lo, seg_inv_h, seg_off, seg_n):
-    u = (xp - seg_lo[k]) * seg_inv_h[k]
+def _locate(xp, lo, inv_h, n, off):
+    """Row of the interval holding ``xp`` in a segment and the local coordinate."""
+    u = (xp - lo) * inv_h
     i = int(u)
-    if i >= seg_n[k]:
-        i = seg_n[k] - 1
-    f = u - i
-    row = seg_off[k] + i
-    c0 = coef[t, row, 0]
-    c1 = coef[t, row, 1]
-    c2 = coef[t, row, 2]
-    c3 = coef[t, row, 3]
-    return (c0 + f * (c1 + f * (c2 + f * c3)),
-            (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k])
+    if i >= n:
+        i = n - 1
+    return off + i, u - i
+
+
+@nb.njit(cache=True, inline="always")
+def _cubic(c0, c1, c2, c3, f, inv_h):
+    """Value and r-derivative of ``c0 + f (c1 + f (c2 + f c3))``."""
+    return c0 + f * (c1 + f * (c2 + f * c3)), (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * inv_h
 
 
 @nb.njit(cache=True, inline="always")
