@@ -4,7 +4,10 @@ Core numerics in reduced units (lengths in sigma, energies in epsilon) plus the 
 integration. The core modules do not import ASE at module level.
 """
 
+from .calculator import GaussianLJ
 from .energy import PairResult, SmoothedLJ
+from .homotopy import GaussianHomotopy, HomotopyResult, homotopy_minimize, multistart
+from .md import AnnealedLangevin, WidthScheduleObserver
 from .neighbors import neighbor_pairs
 from .potential import (
     R_CORE,
@@ -13,10 +16,31 @@ from .potential import (
     smoothed_lj,
     smoothed_lj_dwidth,
 )
+from .schedules import (
+    CallableSchedule,
+    ExplicitSchedule,
+    GeometricSchedule,
+    LinearSchedule,
+    PlateauSchedule,
+    as_schedule,
+)
 from .table import SmoothedLJTable, TableSlice, get_table
 
 __all__ = [
+    "AnnealedLangevin",
+    "CallableSchedule",
+    "ExplicitSchedule",
+    "GaussianHomotopy",
+    "GaussianLJ",
+    "GeometricSchedule",
+    "HomotopyResult",
+    "LinearSchedule",
+    "PlateauSchedule",
     "R_CORE",
+    "WidthScheduleObserver",
+    "as_schedule",
+    "homotopy_minimize",
+    "multistart",
     "PairResult",
     "SmoothedLJ",
     "SmoothedLJTable",
