@@ -6,6 +6,7 @@ integration. The core modules do not import ASE at module level.
 
 from .calculator import GaussianLJ
 from .energy import PairResult, SmoothedLJ
+from .globalopt import GlobalOptResult, global_minimize, global_minimize_atoms
 from .homotopy import GaussianHomotopy, HomotopyResult, homotopy_minimize, multistart
 from .md import AnnealedLangevin, WidthScheduleObserver
 from .neighbors import neighbor_pairs
@@ -33,12 +34,15 @@ __all__ = [
     "GaussianHomotopy",
     "GaussianLJ",
     "GeometricSchedule",
+    "GlobalOptResult",
     "HomotopyResult",
     "LinearSchedule",
     "PlateauSchedule",
     "R_CORE",
     "WidthScheduleObserver",
     "as_schedule",
+    "global_minimize",
+    "global_minimize_atoms",
     "homotopy_minimize",
     "multistart",
     "PairResult",

@@ -94,7 +94,8 @@ class SmoothedLJ:
         self.table = get_table(r_core=self.r_core, width_max=width_max)
         self._nl_key = None
         self._nl = None
-        self._slices = lru_cache(maxsize=64)(self._make_slices)
+        # the paper's homotopy visits 73 widths: keep them all
+        self._slices = lru_cache(maxsize=256)(self._make_slices)
 
     # -- parameters per width ---------------------------------------------------------
     def _types_for(self, n: int) -> np.ndarray:
