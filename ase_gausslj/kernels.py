@@ -20,7 +20,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .potential import _reg_lj
 from .table import cone_eval, kink_eval
 
 __all__ = [
@@ -37,11 +36,13 @@ _CHUNK = 1024
 
 @nb.njit(cache=True)
 def _pair_row(
-    n, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc,
+    n, r2, tt, e, g, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, ssc,
     ta, tb,
 ):
-    """``e[:n] = eps F(r / sig)`` and ``de[:n] = dV/dr`` for pair types ``tt[:n]``.
+    """``e[:n] = eps F(r / sig)`` and ``g[:n] = (dV/dr) / r`` from squared distances.
 
+    ``g`` is what a force needs (``F_i = g d``), and taking ``r^2`` in lets the width-0
+    path run without a square root or a second division, like a plain LJ loop.
     The table lookup: segment by comparisons, interval by one multiply, cubic Hermite
     coefficients of the slice. Rare pairs (segment 0, which adds the smoothed affine core
     ``a + b M``; segment 1, which adds the smoothed kink at ``r_core``; beyond ``r_max``,
@@ -49,12 +50,21 @@ def _pair_row(
     in the main loop slows every pair down, even untaken.
     """
     if exact:
+        rc2 = core[2] * core[2]
         for p in range(n):
             t = tt[p]
+            eps = prm[t, 0]
             inv = prm[t, 1]
-            vv, dd = _reg_lj(r[p] * inv, core[2], core[0], core[1])
-            e[p] = prm[t, 0] * vv
-            de[p] = prm[t, 0] * inv * dd
+            x2 = r2[p] * inv * inv
+            if x2 > rc2:
+                i2 = 1.0 / x2
+                i6 = i2 * i2 * i2
+                e[p] = eps * 4.0 * i6 * (i6 - 1.0)
+                g[p] = -eps * inv * inv * (48.0 * i6 - 24.0) * i6 * i2
+            else:
+                rr = np.sqrt(r2[p])
+                e[p] = eps * (core[0] + core[1] * rr * inv)
+                g[p] = eps * inv * core[1] / rr if rr > 0.0 else 0.0
         return
     nseg = seg_n.size
     r_max = seg_lo[nseg]
@@ -63,7 +73,8 @@ def _pair_row(
     for p in range(n):
         t = tt[p]
         inv = prm[t, 1]
-        xp = r[p] * inv
+        rr = np.sqrt(r2[p])
+        xp = rr * inv
         if xp < lo2 or xp >= r_max:
             rare[nrare] = p
             nrare += 1
@@ -76,12 +87,13 @@ def _pair_row(
         vv, dd = _cubic(coef[t, row, 0], coef[t, row, 1], coef[t, row, 2], coef[t, row, 3],
                         f, seg_inv_h[k])
         e[p] = prm[t, 0] * vv
-        de[p] = prm[t, 0] * inv * dd
+        g[p] = prm[t, 0] * inv * dd / rr
     for q in range(nrare):
         p = rare[q]
         t = tt[p]
         inv = prm[t, 1]
-        xp = r[p] * inv
+        rr = np.sqrt(r2[p])
+        xp = rr * inv
         if xp >= r_max:
             y = 1.0 / (xp * xp)
             y3 = y * y * y
@@ -113,7 +125,8 @@ def _pair_row(
                 vv += kk
                 dd += dk
         e[p] = prm[t, 0] * vv
-        de[p] = prm[t, 0] * inv * dd
+        # dV/dr is 0 at r = 0 for any width > 0 (V_s is even in r)
+        g[p] = prm[t, 0] * inv * dd / rr if rr > 0.0 else 0.0
 
 
 # Scalar-argument helpers inline for free; a helper taking the table arrays would be
@@ -135,17 +148,19 @@ def _cubic(c0, c1, c2, c3, f, inv_h):
 
 
 @nb.njit(cache=True, inline="always")
-def _apply_cutoff(e, de, r2, t, mode, rc2, ro2, prm):
+def _apply_cutoff(e, g, r2, t, mode, rc2, ro2, prm):
+    """Cutoff treatment of one pair's ``(e, g = V'/r)``."""
     if mode == 1:
         e -= prm[t, 2]
     elif mode == 2 and r2 > ro2:
-        # ASE LennardJones cutoff_function / d_cutoff_function in r^2
+        # ASE LennardJones cutoff_function / d_cutoff_function, both in r^2:
+        # d(V fc)/dr / r = g fc + 2 V dfc/d(r^2)
         d3 = (rc2 - ro2) ** 3
         fc = (rc2 - r2) ** 2 * (rc2 + 2.0 * r2 - 3.0 * ro2) / d3
-        dfc = 6.0 * (rc2 - r2) * (ro2 - r2) / d3  # d fc / d r2
-        de = de * fc + e * dfc * 2.0 * np.sqrt(r2)
+        dfc = 6.0 * (rc2 - r2) * (ro2 - r2) / d3
+        g = g * fc + 2.0 * e * dfc
         e = e * fc
-    return e, de
+    return e, g
 
 
 @nb.njit(cache=True)
@@ -167,7 +182,7 @@ def _allpairs_core(
     forces, energies, virial, atom_vir, want_atoms, want_virial,
 ):
     n = pos.shape[0]
-    d, r, tt, e, de, _, rare = _scratch(max(n, 1))
+    d, q2, tt, e, g, _, rare = _scratch(max(n, 1))
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -185,10 +200,10 @@ def _allpairs_core(
             d[m, 0] = dx
             d[m, 1] = dy
             d[m, 2] = dz
-            r[m] = np.sqrt(dx * dx + dy * dy + dz * dz)
+            q2[m] = dx * dx + dy * dy + dz * dz
             tt[m] = ti + types[j]
             m += 1
-        _pair_row(m, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+        _pair_row(m, q2, tt, e, g, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
                   core, ssc, ta, tb)
         fxi = 0.0
         fyi = 0.0
@@ -196,10 +211,9 @@ def _allpairs_core(
         for q in range(m):
             j = i + 1 + q
             etot += e[q]
-            g = de[q] / r[q] if r[q] > 0.0 else 0.0
-            fx = g * d[q, 0]
-            fy = g * d[q, 1]
-            fz = g * d[q, 2]
+            fx = g[q] * d[q, 0]
+            fy = g[q] * d[q, 1]
+            fz = g[q] * d[q, 2]
             fxi += fx
             fyi += fy
             fzi += fz
@@ -210,7 +224,8 @@ def _allpairs_core(
                 energies[i] += 0.5 * e[q]
                 energies[j] += 0.5 * e[q]
             if want_virial:
-                _add_virial(virial, atom_vir, i, j, g, d[q, 0], d[q, 1], d[q, 2], want_atoms)
+                _add_virial(virial, atom_vir, i, j, g[q], d[q, 0], d[q, 1], d[q, 2],
+                            want_atoms)
         forces[i, 0] += fxi
         forces[i, 1] += fyi
         forces[i, 2] += fzi
@@ -265,7 +280,7 @@ def pairlist(
 ):
     """Pairs ``(pi[k], pj[k])`` with ``d = x_j + shifts[k] - x_i``; pairs beyond
     ``sqrt(rc2)`` are skipped (the list may carry a skin)."""
-    d, r, tt, e, de, kk, rare = _scratch(_CHUNK)
+    d, q2, tt, e, gg, kk, rare = _scratch(_CHUNK)
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -290,20 +305,19 @@ def pairlist(
             d[m, 0] = dx
             d[m, 1] = dy
             d[m, 2] = dz
-            r[m] = np.sqrt(r2)
+            q2[m] = r2
             tt[m] = types[i] * nspec + types[j]
             kk[m] = k
             m += 1
         start = stop
-        _pair_row(m, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+        _pair_row(m, q2, tt, e, gg, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
                   core, ssc, ta, tb)
         for q in range(m):
             k = kk[q]
             i = pi[k]
             j = pj[k]
-            eq, deq = _apply_cutoff(e[q], de[q], r[q] * r[q], tt[q], mode, rc2, ro2, prm)
+            eq, g = _apply_cutoff(e[q], gg[q], q2[q], tt[q], mode, rc2, ro2, prm)
             etot += eq
-            g = deq / r[q] if r[q] > 0.0 else 0.0
             fx = g * d[q, 0]
             fy = g * d[q, 1]
             fz = g * d[q, 2]
@@ -395,8 +409,12 @@ def pair_values(
     n = r.size
     tt = np.full(n, t, dtype=np.int64)
     e = np.empty(n)
-    de = np.empty(n)
+    g = np.empty(n)
     rare = np.empty(n, dtype=np.int64)
-    _pair_row(n, r, tt, e, de, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n, core,
-              ssc, ta, tb)
+    _pair_row(n, r * r, tt, e, g, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
+              core, ssc, ta, tb)
+    de = g * r
+    for k in range(n):
+        if r[k] == 0.0 and (exact or ssc[t, 0] == 0.0):
+            de[k] = prm[t, 0] * prm[t, 1] * core[1]  # one-sided slope of the affine core
     return e, de
