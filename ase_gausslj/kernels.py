@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _CHUNK = 1024
+_BLOCK = 256
 
 
 @nb.njit(cache=True)
@@ -182,7 +183,13 @@ def _allpairs_core(
     forces, energies, virial, atom_vir, want_atoms, want_virial,
 ):
     n = pos.shape[0]
-    d, q2, tt, e, g, _, rare = _scratch(max(n, 1))
+    # rows i (pairs j > i) are gathered into blocks of up to _BLOCK pairs: small clusters
+    # then pay the per-call cost of _pair_row (reference counts of its array arguments)
+    # a few times, not once per row, while the buffers stay in L1 for large ones
+    cap = max(n, _BLOCK)
+    d, q2, tt, e, g, _, rare = _scratch(cap)
+    row_i = np.empty(n + 1, dtype=np.int64)
+    row_start = np.empty(n + 1, dtype=np.int64)
     forces[:] = 0.0
     if want_atoms:
         energies[:] = 0.0
@@ -190,45 +197,60 @@ def _allpairs_core(
     if want_virial:
         virial[:] = 0.0
     etot = 0.0
-    for i in range(n):
+    i = 0
+    while i < n:
         m = 0
-        ti = types[i] * nspec
-        for j in range(i + 1, n):
-            dx = pos[j, 0] - pos[i, 0]
-            dy = pos[j, 1] - pos[i, 1]
-            dz = pos[j, 2] - pos[i, 2]
-            d[m, 0] = dx
-            d[m, 1] = dy
-            d[m, 2] = dz
-            q2[m] = dx * dx + dy * dy + dz * dz
-            tt[m] = ti + types[j]
-            m += 1
+        nrow = 0
+        while i < n and m + (n - i - 1) <= cap:
+            row_i[nrow] = i
+            row_start[nrow] = m
+            nrow += 1
+            ti = types[i] * nspec
+            xi = pos[i, 0]
+            yi = pos[i, 1]
+            zi = pos[i, 2]
+            base = m - i - 1
+            for j in range(i + 1, n):
+                dx = pos[j, 0] - xi
+                dy = pos[j, 1] - yi
+                dz = pos[j, 2] - zi
+                d[base + j, 0] = dx
+                d[base + j, 1] = dy
+                d[base + j, 2] = dz
+                q2[base + j] = dx * dx + dy * dy + dz * dz
+                tt[base + j] = ti + types[j]
+            m += n - i - 1
+            i += 1
+        row_start[nrow] = m
         _pair_row(m, q2, tt, e, g, rare, exact, prm, coef, seg_lo, seg_inv_h, seg_off, seg_n,
                   core, ssc, ta, tb)
-        fxi = 0.0
-        fyi = 0.0
-        fzi = 0.0
-        for q in range(m):
-            j = i + 1 + q
-            etot += e[q]
-            fx = g[q] * d[q, 0]
-            fy = g[q] * d[q, 1]
-            fz = g[q] * d[q, 2]
-            fxi += fx
-            fyi += fy
-            fzi += fz
-            forces[j, 0] -= fx
-            forces[j, 1] -= fy
-            forces[j, 2] -= fz
-            if want_atoms:
-                energies[i] += 0.5 * e[q]
-                energies[j] += 0.5 * e[q]
-            if want_virial:
-                _add_virial(virial, atom_vir, i, j, g[q], d[q, 0], d[q, 1], d[q, 2],
-                            want_atoms)
-        forces[i, 0] += fxi
-        forces[i, 1] += fyi
-        forces[i, 2] += fzi
+        for k in range(nrow):
+            a = row_i[k]
+            s0 = row_start[k]
+            fxa = 0.0
+            fya = 0.0
+            fza = 0.0
+            for q in range(s0, s0 + n - a - 1):
+                j = a + 1 + q - s0
+                etot += e[q]
+                fx = g[q] * d[q, 0]
+                fy = g[q] * d[q, 1]
+                fz = g[q] * d[q, 2]
+                fxa += fx
+                fya += fy
+                fza += fz
+                forces[j, 0] -= fx
+                forces[j, 1] -= fy
+                forces[j, 2] -= fz
+                if want_atoms:
+                    energies[a] += 0.5 * e[q]
+                    energies[j] += 0.5 * e[q]
+                if want_virial:
+                    _add_virial(virial, atom_vir, a, j, g[q], d[q, 0], d[q, 1], d[q, 2],
+                                want_atoms)
+            forces[a, 0] += fxa
+            forces[a, 1] += fya
+            forces[a, 2] += fza
     return etot
 
 
