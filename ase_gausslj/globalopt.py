@@ -62,7 +62,23 @@ __all__ = [
     "container_radius",
     "metropolis_accept",
     "add_cli",
+    "LJ_GLOBAL_MINIMA",
 ]
+
+LJ_GLOBAL_MINIMA = {
+    3: -3.0,
+    7: -16.505384,
+    13: -44.326801,
+    38: -173.928427,
+    55: -279.248470,
+    75: -397.492331,
+    100: -557.039820,
+    150: -893.310258,
+    250: -1579.8,  # as quoted by Ram & Ram (2025)
+    500: -3382.7,  # as quoted by Ram & Ram (2025)
+}
+"""Putative global minima of LJ_N (reduced units): the Cambridge Cluster Database, and
+the paper's values for N = 250 and 500."""
 
 METHODS = ("bh", "smoothed-bh", "homotopy")
 """Names accepted by ``global_minimize(method=...)``."""
@@ -946,7 +962,14 @@ def _cli_optimize(args) -> int:
     summary = {k: v for k, v in res.to_dict().items()
                if k not in ("positions", "runs", "trace")}
     summary["trace_points"] = len(res.trace)
+    known = LJ_GLOBAL_MINIMA.get(int(args.n_atoms))
+    if known is not None:
+        summary["known_global_minimum"] = known
+        summary["gap"] = res.energy - known
     print(json.dumps(summary, indent=1))
+    if known is not None:
+        print(f"LJ{args.n_atoms}: best energy {res.energy:.6f}, known global minimum "
+              f"{known:.6f}, gap {res.energy - known:.6f}")
     if args.output:
         with open(args.output, "w") as fh:
             json.dump(res.to_dict(), fh)

@@ -24,7 +24,7 @@ from ase_gausslj.homotopy import GaussianHomotopy
 from ase_gausslj.schedules import GeometricSchedule
 
 EPS, SIG = 1.0, 1.0  # reduced units
-GLOBAL_MIN = {13: -44.326801, 38: -173.928427, 55: -279.248470, 75: -397.492331}
+from ase_gausslj.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
 
 
 def main(argv=None) -> int:

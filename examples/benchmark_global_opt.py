@@ -42,16 +42,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-GLOBAL_MINIMA = {
-    13: -44.326801,
-    38: -173.928427,
-    55: -279.248470,
-    75: -397.492331,
-    100: -557.039820,
-    150: -893.310258,
-    250: -1579.8,  # as quoted by Ram & Ram (2025)
-    500: -3382.7,  # as quoted by Ram & Ram (2025)
-}
+from ase_gausslj.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
+
 EXACT_GM = {13, 38, 55, 75, 100, 150}  # Cambridge Cluster Database values (6 decimals)
 DEFAULT_BUDGET = {38: 60.0, 75: 120.0, 100: 120.0, 250: 300.0, 500: 600.0}
 METHOD_NAMES = ("bh", "smoothed-bh", "homotopy", "scipy-bh")
