@@ -38,6 +38,7 @@ References
 from __future__ import annotations
 
 import json
+import sys
 import math
 import os
 import time
@@ -968,8 +969,9 @@ def _cli_optimize(args) -> int:
         summary["gap"] = res.energy - known
     print(json.dumps(summary, indent=1))
     if known is not None:
+        # the human-readable line goes to stderr so stdout stays one JSON document
         print(f"LJ{args.n_atoms}: best energy {res.energy:.6f}, known global minimum "
-              f"{known:.6f}, gap {res.energy - known:.6f}")
+              f"{known:.6f}, gap {res.energy - known:.6f}", file=sys.stderr)
     if args.output:
         with open(args.output, "w") as fh:
             json.dump(res.to_dict(), fh)
