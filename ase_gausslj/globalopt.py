@@ -38,9 +38,9 @@ References
 from __future__ import annotations
 
 import json
-import sys
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
