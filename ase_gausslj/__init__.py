@@ -17,6 +17,7 @@ from .potential import (
     smoothed_lj,
     smoothed_lj_dwidth,
 )
+from .reference import reference_mala
 from .schedules import (
     CallableSchedule,
     ExplicitSchedule,
@@ -25,7 +26,9 @@ from .schedules import (
     PlateauSchedule,
     as_schedule,
 )
+from .smc import SMCResult, run_smc, run_smc_repeats
 from .table import SmoothedLJTable, TableSlice, get_table
+from .targets import LJClusterTarget
 
 __all__ = [
     "AnnealedLangevin",
@@ -36,9 +39,11 @@ __all__ = [
     "GeometricSchedule",
     "GlobalOptResult",
     "HomotopyResult",
+    "LJClusterTarget",
     "LinearSchedule",
     "PlateauSchedule",
     "R_CORE",
+    "SMCResult",
     "WidthScheduleObserver",
     "as_schedule",
     "global_minimize",
@@ -51,7 +56,10 @@ __all__ = [
     "TableSlice",
     "get_table",
     "neighbor_pairs",
+    "reference_mala",
     "regularized_lj",
+    "run_smc",
+    "run_smc_repeats",
     "smoothed_coulomb",
     "smoothed_lj",
     "smoothed_lj_dwidth",
