@@ -20,7 +20,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .table import cone_eval, kink_eval
+from .potential import cone_eval
+from .table import kink_eval
 
 __all__ = [
     "allpairs",

@@ -44,6 +44,7 @@ __all__ = [
     "smoothed_lj",
     "smoothed_lj_dwidth",
     "smoothed_coulomb",
+    "cone_eval",
     "cone_smoothing",
 ]
 
@@ -280,25 +281,47 @@ def smoothed_coulomb(r, width):
     return phi, dphi
 
 
+@nb.njit(cache=True, inline="always")
+def cone_eval(x, sig):
+    """``M(x) = E|x + sig Z|`` (Z standard normal in 3-D, ``|x| = x``) and ``dM/dx``.
+
+    ``M = sig sqrt(2/pi) e^(-y^2/2) + (x + sig^2/x) erf(y / sqrt 2)``, ``y = x / sig``;
+    a series below ``y = 0.01`` (the closed form cancels there), ``x + sig^2/x`` above
+    ``y = 8.6`` (where erf is 1 to double precision).
+    """
+    if sig == 0.0:
+        return x, 1.0
+    y = x / sig
+    c = 0.7978845608028654  # sqrt(2/pi)
+    if y > 8.6:
+        return x + sig * sig / x, 1.0 - 1.0 / (y * y)
+    if y < 1e-2:
+        y2 = y * y
+        m = sig * c * (2.0 + y2 / 3.0 - y2 * y2 / 60.0 + y2 * y2 * y2 / 840.0)
+        dm = c * (2.0 * y / 3.0 - 4.0 * y * y2 / 60.0 + 6.0 * y * y2 * y2 / 840.0)
+        return m, dm
+    e = math.exp(-0.5 * y * y)
+    er = math.erf(y * 0.7071067811865476)
+    return sig * c * e + (x + sig * sig / x) * er, (1.0 - 1.0 / (y * y)) * er + c * e / y
+
+
+@nb.njit(cache=True)
+def _cone_array(r, sig, m, dm):
+    for i in range(r.size):
+        m[i], dm[i] = cone_eval(r[i], sig[i])
+
+
 def cone_smoothing(r, sig):
     """``M(r) = E|x + sig Z|`` for ``|x| = r``, Z standard normal in 3-D, and ``dM/dr``.
 
     This is the smoothing of the cone ``|x|``; with ``sig = sqrt(2) s`` it gives the
     smoothed affine core ``a + b M`` in closed form (used by the table near r = 0).
-    Vectorized numpy; ``sig > 0``.
+    Broadcasts ``r`` against ``sig``; ``sig = 0`` gives ``M = r``.
     """
-    from scipy.special import erf
-
-    r = np.asarray(r, dtype=np.float64)
-    sig = np.asarray(sig, dtype=np.float64)
-    y = r / sig
-    small = y < 1e-2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e = np.exp(-0.5 * y * y)
-        c = math.sqrt(2.0 / math.pi)
-        m = sig * c * e + (r + sig * sig / r) * erf(y / math.sqrt(2.0))
-        dm = (1.0 - 1.0 / (y * y)) * erf(y / math.sqrt(2.0)) + c * e / y
-        y2 = y * y
-        m_s = sig * c * (2.0 + y2 / 3.0 - y2 * y2 / 60.0 + y2**3 / 840.0)
-        dm_s = c * (2.0 * y / 3.0 - 4.0 * y * y2 / 60.0 + 6.0 * y * y2 * y2 / 840.0)
-    return np.where(small, m_s, m), np.where(small, dm_s, dm)
+    rb, sb = np.broadcast_arrays(np.asarray(r, dtype=np.float64), np.asarray(sig, dtype=np.float64))
+    flat_r = np.ascontiguousarray(rb).ravel()
+    flat_s = np.ascontiguousarray(sb).ravel()
+    m = np.empty(flat_r.size)
+    dm = np.empty(flat_r.size)
+    _cone_array(flat_r, flat_s, m, dm)
+    return m.reshape(rb.shape), dm.reshape(rb.shape)

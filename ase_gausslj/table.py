@@ -55,7 +55,7 @@ from .validation import check_finite_nonneg, check_width
 __all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
 
 _TAIL_TERMS = 40
-_VERSION = "7"
+_VERSION = "8"
 _KINK_FADE = 0.05  # bump when the grid or the quadrature changes
 
 
@@ -98,25 +98,6 @@ def _tail_coefficients(width: float, n_terms: int = _TAIL_TERMS):
         pa *= t * (12 + 2 * k) * (11 + 2 * k) / (k + 1)
         pb *= t * (6 + 2 * k) * (5 + 2 * k) / (k + 1)
     return ta, tb
-
-
-@nb.njit(cache=True, inline="always")
-def cone_eval(x, sig):
-    """``M(x) = E|x + sig Z|`` (3-D) and ``dM/dx``; see potential.cone_smoothing."""
-    if sig == 0.0:
-        return x, 1.0
-    y = x / sig
-    c = 0.7978845608028654  # sqrt(2/pi)
-    if y > 8.6:
-        return x + sig * sig / x, 1.0 - 1.0 / (y * y)
-    if y < 1e-2:
-        y2 = y * y
-        m = sig * c * (2.0 + y2 / 3.0 - y2 * y2 / 60.0 + y2 * y2 * y2 / 840.0)
-        dm = c * (2.0 * y / 3.0 - 4.0 * y * y2 / 60.0 + 6.0 * y * y2 * y2 / 840.0)
-        return m, dm
-    e = math.exp(-0.5 * y * y)
-    er = math.erf(y * 0.7071067811865476)
-    return sig * c * e + (x + sig * sig / x) * er, (1.0 - 1.0 / (y * y)) * er + c * e / y
 
 
 @nb.njit(cache=True, inline="always")
@@ -272,10 +253,7 @@ class SmoothedLJTable:
         # inner segment: remainder after the closed-form smoothed affine core
         n0 = self._node_seg0
         for k, s in enumerate(self.widths):
-            if s > 0:
-                m, dm = cone_smoothing(r_nodes[:n0], math.sqrt(2.0) * s)
-            else:
-                m, dm = r_nodes[:n0], np.ones(n0)
+            m, dm = cone_smoothing(r_nodes[:n0], math.sqrt(2.0) * s)
             v[k, :n0] -= self.a + self.b * m
             dv[k, :n0] -= self.b * dm
         n1 = int(self.seg_n[1]) + 1
