@@ -10,20 +10,24 @@ Layout
   a fine segment around ``r_core`` (spacing 5e-4, where the regularization's jump in the
   second derivative is smoothed over a length ~ the width), then coarser segments up to
   ``r_max``. ``r_core`` is a node, so width 0 is represented piecewise.
-* **width (columns)**: ``s_k = c (exp(k d) - 1)``: spacing 3.5e-4 near 0 (where features
-  near ``r_core`` have the width's own length scale), ~7 % relative spacing at large widths.
+* **width (columns)**: ``s_k = c (exp(k d) - 1)``: spacing 1.75e-4 near 0 (where features
+  near ``r_core`` have the width's own length scale), 3.5 % relative spacing at large widths.
   ``V_s`` is even in ``s``, so the grid is mirrored to ``-s_k`` for interpolation near 0.
 * **Near r = 0** the affine core ``a + b u`` smooths to ``a + b M(r)`` with
   ``M(r) = E|x + sqrt(2) s Z|`` in closed form (:func:`ase_gausslj.potential.cone_smoothing`),
   a feature of size ``~ b s`` on the length scale ``s`` that no fixed grid resolves at small
   ``s``. The inner segment therefore stores the remainder ``V - a - b M`` (smooth there: its
   nearest non-smoothness is ``r_core``) and the lookup adds ``a + b M`` back.
+* **Around r_core** the jumps of the 2nd and 3rd derivatives of ``g = u V`` smooth into a
+  feature of width ~ s (amplitude ~ s^2 V''(r_core)); the fine segment stores
+  ``V - K`` with ``K`` the smoothed jump polynomial in closed form (truncated Gaussian
+  moments, :func:`kink_eval`), faded out above s ~ 0.05 where the grid resolves it.
 * **Beyond r_max**: the heat-kernel series ``exp(s^2 Δ)`` applied to ``4(r^-12 - r^-6)``,
   with ``Δ r^-n = n (n - 1) r^-(n+2)`` (the 3-D radial Laplacian), i.e.
   ``V_s(r) = sum_k s^(2k)/k! Δ^k V(r)``; the contribution of the regularized core is
   ``~ exp(-(r - r_core)^2 / 4 s^2)`` there (below 1e-30 by construction of ``r_max``).
 
-A slice at width ``s`` (one per pair type and width) is built by 4-point Lagrange
+A slice at width ``s`` (one per pair type and width) is built by 8-point Lagrange
 interpolation of the nodal values ``V`` and ``dV/dr`` along the width axis, then stored as
 per-interval cubic Hermite coefficients: the force is the exact derivative of the
 interpolated energy (C1 in r), so MD at fixed width conserves energy.
