@@ -475,6 +475,21 @@ def max_width(min_sigma: float, width_max: float = 2.0) -> float:
     return float(min_sigma) * float(width_max)
 
 
+def _add_common_parameters(
+    force, add_param, charge_name, width_parameter, w0, grid, table_function
+) -> None:
+    """Width parameters, per-particle/per-bond sigma, epsilon (and charge), and the table."""
+    force.addGlobalParameter(width_parameter, w0)
+    force.addGlobalParameter(width_max_parameter(width_parameter), grid.width_max)
+    add_param("sigma")
+    add_param("epsilon")
+    if charge_name is not None:
+        add_param(charge_name)
+    force.addTabulatedFunction(
+        TABLE_NAME, make_table_function(grid) if table_function is None else table_function
+    )
+
+
 def smoothed_lj_force(
     sigma,
     epsilon,
@@ -567,14 +582,9 @@ def smoothed_lj_force(
     lines += ["geps = sqrt(epsilon1*epsilon2)", "gsig = 0.5*(sigma1 + sigma2)"]
     force = mm.CustomNonbondedForce("; ".join(lines))
     force.setName("GaussLJ")
-    force.addGlobalParameter(width_parameter, w0)
-    force.addGlobalParameter(width_max_parameter(width_parameter), grid.width_max)
-    force.addPerParticleParameter("sigma")
-    force.addPerParticleParameter("epsilon")
-    if charges is not None:
-        force.addPerParticleParameter("charge")
-    force.addTabulatedFunction(
-        TABLE_NAME, make_table_function(grid) if table_function is None else table_function
+    _add_common_parameters(
+        force, force.addPerParticleParameter, "charge" if charges is not None else None,
+        width_parameter, w0, grid, table_function,
     )
     for i in range(n):
         params = [float(sig[i]), float(eps[i])]
@@ -655,14 +665,10 @@ def smoothed_lj_bond_force(
     lines.append("gr = distance(p1, p2)")
     force = mm.CustomCompoundBondForce(2, "; ".join(lines))
     force.setName("GaussLJExceptions")
-    force.addGlobalParameter(width_parameter, w0)
-    force.addGlobalParameter(width_max_parameter(width_parameter), grid.width_max)
-    force.addPerBondParameter("sigma")
-    force.addPerBondParameter("epsilon")
-    if charge_products is not None:
-        force.addPerBondParameter("chargeprod")
-    force.addTabulatedFunction(
-        TABLE_NAME, make_table_function(grid) if table_function is None else table_function
+    _add_common_parameters(
+        force, force.addPerBondParameter,
+        "chargeprod" if charge_products is not None else None,
+        width_parameter, w0, grid, table_function,
     )
     for k, (i, j) in enumerate(pairs):
         params = [float(sig[k]), float(eps[k])]
