@@ -48,20 +48,18 @@ _METHOD_MAP = {
 
 
 def _check_offsets(nb: mm.NonbondedForce) -> None:
-    for k in range(nb.getNumParticleParameterOffsets()):
-        param, idx, qs, ss, es = nb.getParticleParameterOffset(k)
-        if ss != 0.0 or es != 0.0:
-            raise ValueError(
-                f"NonbondedForce particle parameter offset {k} ({param!r}, particle {idx}) "
-                "changes sigma/epsilon; smooth_system does not support LJ offsets"
-            )
-    for k in range(nb.getNumExceptionParameterOffsets()):
-        param, idx, qs, ss, es = nb.getExceptionParameterOffset(k)
-        if ss != 0.0 or es != 0.0:
-            raise ValueError(
-                f"NonbondedForce exception parameter offset {k} ({param!r}, exception {idx}) "
-                "changes sigma/epsilon; smooth_system does not support LJ offsets"
-            )
+    kinds = (
+        ("particle", nb.getNumParticleParameterOffsets, nb.getParticleParameterOffset),
+        ("exception", nb.getNumExceptionParameterOffsets, nb.getExceptionParameterOffset),
+    )
+    for kind, count, get in kinds:
+        for k in range(count()):
+            param, idx, qs, ss, es = get(k)
+            if ss != 0.0 or es != 0.0:
+                raise ValueError(
+                    f"NonbondedForce {kind} parameter offset {k} ({param!r}, {kind} {idx}) "
+                    "changes sigma/epsilon; smooth_system does not support LJ offsets"
+                )
 
 
 def smoothed_forces(
