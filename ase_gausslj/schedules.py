@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .validation import check_finite_nonneg
+from .core.validation import check_finite_nonneg
 
 __all__ = [
     "WidthSchedule",

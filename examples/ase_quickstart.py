@@ -19,12 +19,12 @@ import numpy as np
 from ase import Atoms
 from ase.optimize import FIRE
 
-from ase_gausslj.calculator import GaussianLJ
-from ase_gausslj.homotopy import GaussianHomotopy
+from ase_gausslj.adapters.calculator import GaussianLJ
+from ase_gausslj.optimize.homotopy import GaussianHomotopy
 from ase_gausslj.schedules import GeometricSchedule
 
 EPS, SIG = 1.0, 1.0  # reduced units
-from ase_gausslj.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
+from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
 
 
 def main(argv=None) -> int:

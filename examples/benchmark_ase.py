@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 from ase import Atoms  # noqa: E402
 from ase.calculators.lj import LennardJones  # noqa: E402
 
-from ase_gausslj.calculator import GaussianLJ  # noqa: E402
-from ase_gausslj.energy import SmoothedLJ  # noqa: E402
+from ase_gausslj.adapters.calculator import GaussianLJ  # noqa: E402
+from ase_gausslj.core.energy import SmoothedLJ  # noqa: E402
 from ase_gausslj.schedules import GeometricSchedule  # noqa: E402
 
 

@@ -7,7 +7,7 @@ read back on start: an interrupted benchmark resumes where it stopped (a run in 
 resumes from its own state file). Then it prints a markdown table and can plot best
 energy vs time.
 
-Methods: ``bh``, ``smoothed-bh``, ``homotopy`` (ase_gausslj.globalopt) and ``scipy-bh``,
+Methods: ``bh``, ``smoothed-bh``, ``homotopy`` (ase_gausslj.optimize.globalopt) and ``scipy-bh``,
 :func:`scipy.optimize.basinhopping` with L-BFGS-B on the same plain-LJ kernel (the outside
 anchor; no evaporation guard, no restarts, its own adaptive step size).
 
@@ -42,7 +42,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from ase_gausslj.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
+from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
 
 EXACT_GM = {13, 38, 55, 75, 100, 150}  # Cambridge Cluster Database values (6 decimals)
 DEFAULT_BUDGET = {38: 60.0, 75: 120.0, 100: 120.0, 250: 300.0, 500: 600.0}
@@ -72,8 +72,8 @@ def run_scipy_bh(n: int, seed: int, budget: float, target: float | None, clock: 
     """``scipy.optimize.basinhopping`` with L-BFGS-B on the plain LJ (same kernel)."""
     from scipy.optimize import basinhopping
 
-    from ase_gausslj.energy import SmoothedLJ
-    from ase_gausslj.globalopt import random_cluster
+    from ase_gausslj.core.energy import SmoothedLJ
+    from ase_gausslj.optimize.globalopt import random_cluster
 
     clk = time.perf_counter if clock == "wall" else time.process_time
     eg = SmoothedLJ().energy_gradient
@@ -124,7 +124,7 @@ def run_one(n: int, method: str, seed: int, budget: float, args) -> dict:
     target = GLOBAL_MINIMA.get(n) if (args.stop_at_target and n in EXACT_GM) else None
     if method == "scipy-bh":
         return run_scipy_bh(n, seed, budget, target, args.clock, args.temperature, args.step)
-    from ase_gausslj.globalopt import global_minimize
+    from ase_gausslj.optimize.globalopt import global_minimize
 
     os.makedirs(args.state_dir, exist_ok=True)
     state = os.path.join(args.state_dir, f"{n}_{method}_{seed}.json")
@@ -140,7 +140,7 @@ def run_one(n: int, method: str, seed: int, budget: float, args) -> dict:
 
 def _warmup(widths) -> None:
     """Compile the kernels (width 0 and the ladder) before any timed run."""
-    from ase_gausslj.energy import SmoothedLJ
+    from ase_gausslj.core.energy import SmoothedLJ
 
     eg = SmoothedLJ().energy_gradient
     x = np.random.default_rng(0).normal(size=3 * 13)
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action="store_true")
     args = p.parse_args(argv)
     if args.widths is None:
-        from ase_gausslj.globalopt import DEFAULT_WIDTHS
+        from ase_gausslj.optimize.globalopt import DEFAULT_WIDTHS
 
         args.widths = list(DEFAULT_WIDTHS)
     if args.state_dir is None:

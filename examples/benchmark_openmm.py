@@ -142,7 +142,7 @@ def time_round(ctx, integ, seconds: float) -> tuple[float, int]:
 
 def accuracy_scan(n_x: int = 400, n_y: int = 41, seed: int = 0) -> dict:
     """Largest spline errors per region (see the module docstring)."""
-    from ase_gausslj.potential import smoothed_lj
+    from ase_gausslj.core.potential import smoothed_lj
     from openmm_gausslj import smoothed_lj_force
 
     rng = np.random.default_rng(seed)

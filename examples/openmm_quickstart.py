@@ -36,7 +36,7 @@ from openmm_gausslj import (  # noqa: E402
 SIGMA = 0.34 * unit.nanometer
 EPSILON = 0.996 * unit.kilojoule_per_mole
 MASS = 39.948 * unit.amu
-from ase_gausslj.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
+from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
 
 
 def make_system(n: int) -> mm.System:

@@ -36,7 +36,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from ase_gausslj.homotopy import homotopy_minimize  # noqa: E402
+from ase_gausslj.optimize.homotopy import homotopy_minimize  # noqa: E402
 
 # paper Table 1 (median, min) and global minima (design.md)
 PAPER = {

@@ -42,7 +42,7 @@ PAPER = {  # Table 2 (LJ13) and Table 3 (LJ55): mean +- std of the min LJ energy
     55: {"gaussian": (-51.16, 1.60), "mixture-geometric": (-14.26, 5.93),
          "mixture-linear": (-0.12, 0.005)},
 }
-from ase_gausslj.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
+from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
 
 
 def _name(n, c, h, path, seed) -> str:
@@ -50,7 +50,7 @@ def _name(n, c, h, path, seed) -> str:
 
 
 def _run_task(task: dict, out: str) -> dict:
-    from ase_gausslj.smc import run_smc
+    from ase_gausslj.sampling.smc import run_smc
 
     kw = dict(task)
     n = kw.pop("n_atoms")

@@ -27,8 +27,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ase_gausslj.reference import energy_w1, reference_mala  # noqa: E402
-from ase_gausslj.smc import run_smc  # noqa: E402
+from ase_gausslj.sampling.reference import energy_w1, reference_mala  # noqa: E402
+from ase_gausslj.sampling.smc import run_smc  # noqa: E402
 
 SAMPLERS = {
     # name: run_smc keyword arguments (n_atoms, harmonic, kT, replicas, seed added later)

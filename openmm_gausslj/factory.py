@@ -24,7 +24,7 @@ import copy
 import numpy as np
 import openmm as mm
 
-from ase_gausslj.potential import R_CORE
+from ase_gausslj.core.potential import R_CORE
 
 from .forces import (
     DEFAULT_GRID,

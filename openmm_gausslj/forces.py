@@ -4,7 +4,7 @@ The smoothed pair energy of particles ``i, j`` at distance ``r`` is
 
     E_ij(r) = eps_ij * F(r / sig_ij, w / sig_ij)
 
-with ``F(x, y)`` the reduced smoothed LJ potential (``ase_gausslj.potential.smoothed_lj``),
+with ``F(x, y)`` the reduced smoothed LJ potential (``ase_gausslj.core.potential.smoothed_lj``),
 ``eps_ij = sqrt(eps_i eps_j)``, ``sig_ij = (sig_i + sig_j) / 2`` (Lorentz-Berthelot) and ``w``
 the Gaussian width, a global context parameter (:data:`WIDTH_PARAMETER`, in nm) that can be
 changed at any time with ``context.setParameter`` or on the device by a ``CustomIntegrator``.
@@ -55,8 +55,8 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from ase_gausslj.potential import R_CORE, lj_affine_coefficients, smoothed_lj
-from ase_gausslj.validation import check_finite_nonneg
+from ase_gausslj.core.potential import R_CORE, lj_affine_coefficients, smoothed_lj
+from ase_gausslj.core.validation import check_finite_nonneg
 
 __all__ = [
     "WIDTH_PARAMETER",
@@ -262,7 +262,7 @@ def _compute_values(grid: TableGrid, source: str) -> np.ndarray:
         v[fin], _ = smoothed_lj(xg[fin], yg[fin], grid.r_core)
     else:
         # the core table inside its width range, the exact quadrature for the ghost rows
-        from ase_gausslj.table import get_table
+        from ase_gausslj.core.table import get_table
 
         tab = get_table(r_core=grid.r_core, width_max=grid.width_max)
         inside = fin & (yg <= tab.width_max)
@@ -310,7 +310,7 @@ def table_values(grid: TableGrid = DEFAULT_GRID, source: str = "exact") -> np.nd
         ``"exact"`` (default) evaluates the quadrature ``smoothed_lj`` (~1e-12) at every
         node: several seconds for the default grid, once per machine thanks to the disk
         cache. ``"table"`` interpolates the core's reduced table
-        (``ase_gausslj.table.get_table``): faster to build, but measured up to 1e-3
+        (``ase_gausslj.core.table.get_table``): faster to build, but measured up to 1e-3
         relative off at large distance and large width (x ~ 15, y ~ 2).
 
     Values are cached in memory (``functools.lru_cache`` keyed by the grid parameters and
@@ -614,7 +614,7 @@ def smoothed_lj_force(
 
 def _charges_array(values) -> np.ndarray:
     """Charges as a finite float64 1-D array (signs allowed)."""
-    from ase_gausslj.validation import check_finite
+    from ase_gausslj.core.validation import check_finite
 
     arr = check_finite(values, "charges")
     if arr.ndim != 1:

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .schedules import GeometricSchedule, PlateauSchedule, WidthSchedule, as_schedule
-from .validation import check_positions
+from ..core.validation import check_positions
+from ..schedules import GeometricSchedule, PlateauSchedule, WidthSchedule, as_schedule
 
 __all__ = [
     "StageRecord",
@@ -403,7 +403,7 @@ def homotopy_minimize(
     >>> round(res.energy, 3)  # doctest: +SKIP
     -44.327
     """
-    from .energy import SmoothedLJ  # deferred: heavy
+    from ..core.energy import SmoothedLJ  # deferred: heavy
 
     if isinstance(positions, (int, np.integer)) and not isinstance(positions, bool):
         if positions < 2:

@@ -8,7 +8,7 @@ import openmm.app as app
 import openmm.unit as unit
 import pytest
 
-from ase_gausslj.potential import smoothed_coulomb, smoothed_lj
+from ase_gausslj.core.potential import smoothed_coulomb, smoothed_lj
 from openmm_gausslj import WIDTH_PARAMETER, GaussLJState, smooth_system
 from openmm_gausslj.data import alanine_dipeptide_pdb
 from openmm_gausslj.forces import ONE_4PI_EPS0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from ase.md.langevin import Langevin
 
-from .schedules import PlateauSchedule, WidthSchedule, as_schedule
+from ..schedules import PlateauSchedule, WidthSchedule, as_schedule
 
 __all__ = ["AnnealedLangevin", "WidthScheduleObserver"]
 

@@ -10,8 +10,8 @@ from ase.md.langevin import Langevin
 from ase.md.verlet import VelocityVerlet
 from ase.optimize import FIRE
 
-from ase_gausslj.calculator import GaussianLJ
-from ase_gausslj.md import AnnealedLangevin, WidthScheduleObserver
+from ase_gausslj.adapters.calculator import GaussianLJ
+from ase_gausslj.adapters.dynamics import AnnealedLangevin, WidthScheduleObserver
 from ase_gausslj.schedules import ExplicitSchedule, LinearSchedule, PlateauSchedule
 
 

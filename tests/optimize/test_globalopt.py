@@ -1,4 +1,4 @@
-"""Tests for ase_gausslj.globalopt (basin hopping, smoothed basin hopping, homotopy)."""
+"""Tests for ase_gausslj.optimize.globalopt (basin hopping, smoothed basin hopping, homotopy)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from ase_gausslj.globalopt import (
+from ase_gausslj.optimize.globalopt import (
     METHODS,
     GlobalOptResult,
     add_cli,
@@ -29,8 +29,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 LJ13_GM = -44.326801  # Cambridge Cluster Database
 LJ7_GM = -16.505384
-HAVE_ENERGY = importlib.util.find_spec("ase_gausslj.energy") is not None
-HAVE_HOMOTOPY = importlib.util.find_spec("ase_gausslj.homotopy") is not None
+HAVE_ENERGY = importlib.util.find_spec("ase_gausslj.core.energy") is not None
+HAVE_HOMOTOPY = importlib.util.find_spec("ase_gausslj.optimize.homotopy") is not None
 
 
 def lj_numpy(x, width=0.0, r_core=0.8):
@@ -247,7 +247,7 @@ def test_bad_arguments_are_named():
 
 # ---------------------------------------------------------------- the real kernels
 
-needs_energy = pytest.mark.skipif(not HAVE_ENERGY, reason="ase_gausslj.energy not present yet")
+needs_energy = pytest.mark.skipif(not HAVE_ENERGY, reason="ase_gausslj.core.energy not present yet")
 
 
 @needs_energy
@@ -262,7 +262,7 @@ def test_each_method_finds_lj13_quickly(method):
 
 
 @needs_energy
-@pytest.mark.skipif(not HAVE_HOMOTOPY, reason="ase_gausslj.homotopy not present yet")
+@pytest.mark.skipif(not HAVE_HOMOTOPY, reason="ase_gausslj.optimize.homotopy not present yet")
 def test_homotopy_finds_lj13():
     res = global_minimize(13, method="homotopy", budget=30, seed=0, target_energy=LJ13_GM)
     assert res.energy == pytest.approx(LJ13_GM, abs=1e-4)
@@ -272,7 +272,7 @@ def test_homotopy_finds_lj13():
 @needs_energy
 def test_smoothed_quench_uses_the_width():
     # The two-phase quench must call the objective at the ladder width, then at 0.
-    from ase_gausslj.energy import SmoothedLJ
+    from ase_gausslj.core.energy import SmoothedLJ
 
     calls = []
     base = SmoothedLJ().energy_gradient
@@ -337,7 +337,7 @@ def test_cli_optimize(tmp_path, capsys):
                               "--max-minimizations", "3", "--seed", "0",
                               "--output", str(out), "--xyz", str(xyz)])
     if not HAVE_ENERGY:
-        pytest.skip("ase_gausslj.energy not present yet (default objective)")
+        pytest.skip("ase_gausslj.core.energy not present yet (default objective)")
     assert args.func(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_minimizations"] == 3
@@ -359,7 +359,7 @@ def test_result_time_to_energy():
 def test_global_minimize_atoms_with_gaussian_lj_smoothed():
     from ase import Atoms
 
-    from ase_gausslj.calculator import GaussianLJ
+    from ase_gausslj.adapters.calculator import GaussianLJ
 
     sigma, eps = 3.4, 0.0104
     rng = np.random.default_rng(9)

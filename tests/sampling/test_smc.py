@@ -1,4 +1,4 @@
-"""Tests of the annealed samplers (paper-mode ULA and SMC) in ase_gausslj.smc."""
+"""Tests of the annealed samplers (paper-mode ULA and SMC) in ase_gausslj.sampling.smc."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from ase_gausslj.smc import (
+from ase_gausslj.sampling.smc import (
     SMCResult,
     _move,
     _State,
@@ -22,7 +22,7 @@ from ase_gausslj.smc import (
     run_smc_repeats,
     systematic_resample,
 )
-from ase_gausslj.targets import LJClusterTarget, project_com_free
+from ase_gausslj.sampling.targets import LJClusterTarget, project_com_free
 
 R_CORE = 0.8
 
@@ -280,7 +280,7 @@ def test_bad_input(kwargs, name):
 
 # ------------------------------------------------------------------- ground truth tools
 def test_split_rhat_and_w1():
-    from ase_gausslj.reference import energy_w1, split_rhat
+    from ase_gausslj.sampling.reference import energy_w1, split_rhat
 
     rng = np.random.default_rng(0)
     assert split_rhat(rng.normal(size=(400, 8))) == pytest.approx(1.0, abs=0.02)
@@ -295,7 +295,7 @@ def test_split_rhat_and_w1():
 
 
 def test_reference_mala_lj2_matches_quadrature():
-    from ase_gausslj.reference import _random_start, reference_mala
+    from ase_gausslj.sampling.reference import _random_start, reference_mala
 
     starts = _random_start(np.random.default_rng(1), 5, 6, "compact")
     for x in starts:

@@ -19,7 +19,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from .validation import check_finite, check_finite_nonneg, check_width
+from ..core.validation import check_finite, check_finite_nonneg, check_width
 
 __all__ = ["GaussianLJ"]
 
@@ -145,7 +145,7 @@ class GaussianLJ(Calculator):
 
     # -- internals ---------------------------------------------------------------------
     def _get_driver(self, numbers: np.ndarray):
-        from .energy import SmoothedLJ  # deferred: keeps `import ase_gausslj` light
+        from ..core.energy import SmoothedLJ  # deferred: keeps `import ase_gausslj` light
 
         p = self.parameters
         eps = _per_atom(p.epsilon, "epsilon", numbers, positive=False)

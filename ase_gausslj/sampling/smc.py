@@ -61,8 +61,8 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
+from ..core.validation import check_finite_nonneg
 from .targets import LJClusterTarget, com_free_dim, project_com_free
-from .validation import check_finite_nonneg
 
 __all__ = [
     "PATHS",

@@ -11,8 +11,8 @@ import pytest
 from ase import Atoms
 from ase.cluster import Icosahedron
 
-from ase_gausslj.calculator import GaussianLJ
-from ase_gausslj.homotopy import (
+from ase_gausslj.adapters.calculator import GaussianLJ
+from ase_gausslj.optimize.homotopy import (
     PAPER,
     GaussianHomotopy,
     _adam,

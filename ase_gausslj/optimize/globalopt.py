@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from .validation import check_positions
+from ..core.validation import check_positions
 
 __all__ = [
     "METHODS",
@@ -358,7 +358,7 @@ class _Settings:
 
 
 def _default_objective(r_core: float = 0.8) -> EnergyGradient:
-    from .energy import SmoothedLJ  # lazy: keeps this module importable on its own
+    from ..core.energy import SmoothedLJ  # lazy: keeps this module importable on its own
 
     return SmoothedLJ(r_core=r_core).energy_gradient
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_finite_nonneg, check_positions, check_width
+from ..core.validation import check_finite_nonneg, check_positions, check_width
 
 __all__ = ["LJClusterTarget", "com_free_dim", "project_com_free"]
 
@@ -132,7 +132,7 @@ class LJClusterTarget:
     def backend(self):
         """The LJ pair backend (created on first use)."""
         if self._backend is None:
-            from .energy import SmoothedLJ  # noqa: PLC0415  (lazy: heavy import)
+            from ..core.energy import SmoothedLJ  # noqa: PLC0415  (lazy: heavy import)
 
             self._backend = SmoothedLJ(r_core=self.r_core, width_max=self.width_max)
         return self._backend

@@ -1,6 +1,6 @@
 """Generate independent reference values of the smoothed LJ potential with mpmath.
 
-Run: ``python tests/data/generate_reference.py`` (a few minutes; writes
+Run: ``python tests/core/data/generate_reference.py`` (a few minutes; writes
 ``smoothed_lj_reference.json`` next to this file). The integrand is the paper's Eq. 1 in
 its direct form (no expm1 rewriting, no analytic kernel derivative from the package):
 with 40 significant digits the cancellation between the two Gaussians is harmless.

@@ -17,7 +17,7 @@ import sys
 
 __all__ = ["main", "build_parser"]
 
-_MODULES = ("homotopy", "globalopt", "smc")
+_MODULES = ("optimize.homotopy", "optimize.globalopt", "sampling.smc")
 
 
 def _bench(args) -> int:

@@ -10,8 +10,8 @@ from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_s
 from ase.calculators.lj import LennardJones
 from ase.cluster import Icosahedron
 
-from ase_gausslj.calculator import GaussianLJ
-from ase_gausslj.potential import smoothed_lj
+from ase_gausslj.adapters.calculator import GaussianLJ
+from ase_gausslj.core.potential import smoothed_lj
 
 EPS, SIG = 0.0104, 3.40  # argon-like, eV and Å
 PROPS = ("energy", "free_energy", "energies", "forces", "stress", "stresses")

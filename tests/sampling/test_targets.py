@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from ase_gausslj.targets import LJClusterTarget, com_free_dim, project_com_free
+from ase_gausslj.sampling.targets import LJClusterTarget, com_free_dim, project_com_free
 
 R_CORE = 0.8
 

@@ -7,7 +7,7 @@ import openmm as mm
 import openmm.unit as unit
 import pytest
 
-from ase_gausslj.potential import smoothed_coulomb, smoothed_lj
+from ase_gausslj.core.potential import smoothed_coulomb, smoothed_lj
 from openmm_gausslj import (
     WIDTH_PARAMETER,
     GaussLJState,
@@ -130,7 +130,7 @@ def test_cluster_matches_pair_sum(platform, tol):
     pos, sig, eps = _cluster()
     force = smoothed_lj_force(sig, eps)
     ctx = _context(_system(len(pos), force), platform)
-    from ase_gausslj.energy import SmoothedLJ
+    from ase_gausslj.core.energy import SmoothedLJ
 
     core = SmoothedLJ(epsilon=eps, sigma=sig)
     for w in (0.0, 0.005, 0.03, 0.1, 0.25):

@@ -8,7 +8,7 @@ import pytest
 from scipy.special import erf
 
 from ase_gausslj import regularized_lj, smoothed_coulomb, smoothed_lj, smoothed_lj_dwidth
-from ase_gausslj.potential import cone_smoothing, lj_affine_coefficients
+from ase_gausslj.core.potential import cone_smoothing, lj_affine_coefficients
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "smoothed_lj_reference.json")
 

@@ -1,0 +1,1 @@
+"""optimize layer of gausslj; see docs/architecture.md."""

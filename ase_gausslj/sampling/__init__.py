@@ -1,0 +1,1 @@
+"""sampling layer of gausslj; see docs/architecture.md."""
