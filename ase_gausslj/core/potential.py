@@ -35,6 +35,7 @@ import math
 import numba as nb
 import numpy as np
 
+from .defaults import R_CORE
 from .validation import check_finite_nonneg
 
 __all__ = [
@@ -48,8 +49,6 @@ __all__ = [
     "cone_smoothing",
 ]
 
-R_CORE = 0.8
-"""The paper's core radius (in units of sigma) below which V is continued affinely."""
 
 # Gauss-Legendre order per segment and (window half-width, segment length) in Gaussian
 # standard deviations, and the geometric segment ratio above r_core (g ~ u^-11 there).
