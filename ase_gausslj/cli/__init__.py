@@ -17,7 +17,7 @@ import sys
 
 __all__ = ["main", "build_parser"]
 
-_MODULES = ("optimize.homotopy", "optimize.globalopt", "sampling.smc")
+_MODULES = ("optimize", "homotopy", "smc")  # ase_gausslj.cli.<name>.add_cli
 
 
 def _bench(args) -> int:
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("rest", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_bench)
     for name in _MODULES:
-        module = importlib.import_module(f"ase_gausslj.{name}")
+        module = importlib.import_module(f"ase_gausslj.cli.{name}")
         module.add_cli(sub)
     return parser
 
