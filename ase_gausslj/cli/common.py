@@ -50,8 +50,10 @@ positive_float = _typed(float, lambda v: v > 0, "a positive number")
 nonneg_float = _typed(float, lambda v: v >= 0, "a number >= 0")
 
 
-def add_output_options(p: argparse.ArgumentParser, *, output_help: str = "write the result as JSON"):
-    """``--output``, ``--progress/--no-progress`` and ``--seed``."""
+def add_output_options(
+    p: argparse.ArgumentParser, *, output_help: str = "write the result as JSON"
+) -> None:
+    """``--output`` and ``--progress/--no-progress``."""
     p.add_argument("--output", default=None, metavar="PATH", help=output_help)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: on when stderr is a terminal)")
