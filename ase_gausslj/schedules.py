@@ -33,7 +33,37 @@ __all__ = [
     "CallableSchedule",
     "PlateauSchedule",
     "as_schedule",
+    "check_non_increasing",
+    "check_anneal_range",
 ]
+
+# The one rule for every annealing code path (homotopy, ASE dynamics, SMC, the OpenMM
+# integrators): an annealing schedule only removes smoothing, so widths never increase.
+# A user who wants to re-smooth starts a new schedule.
+
+
+def check_non_increasing(widths, name: str = "widths") -> None:
+    """ValueError naming ``name`` unless ``widths`` never increases."""
+    arr = np.asarray(widths, dtype=np.float64)
+    up = np.flatnonzero(np.diff(arr) > 0)
+    if up.size:
+        i = int(up[0])
+        raise ValueError(
+            f"{name} must be non-increasing (annealing only removes smoothing); "
+            f"{name}[{i}] = {arr[i]!r} < {name}[{i + 1}] = {arr[i + 1]!r}"
+        )
+
+
+def check_anneal_range(start, end, names: tuple[str, str] = ("width_start", "width_end")):
+    """``(start, end)`` as floats, both finite and >= 0, with ``end <= start``."""
+    a = float(check_finite_nonneg(start, names[0]))
+    b = float(check_finite_nonneg(end, names[1]))
+    if b > a:
+        raise ValueError(
+            f"{names[1]} ({b!r}) must not exceed {names[0]} ({a!r}): annealing only "
+            "removes smoothing"
+        )
+    return a, b
 
 
 def _positive_int(value, name: str) -> int:
@@ -69,6 +99,7 @@ class WidthSchedule:
             raise ValueError(f"widths must be a non-empty 1-D sequence, got shape {arr.shape}")
         if arr[-1] != 0.0:
             arr = np.append(arr, 0.0)
+        check_non_increasing(arr, "widths")
         self._widths = tuple(float(w) for w in arr)
 
     @property

@@ -37,7 +37,7 @@ def test_linear_explicit_callable():
 
 def test_every_schedule_ends_at_zero():
     for s in (GeometricSchedule(0.5, 0.5, 0.1), LinearSchedule(2.0, 7, 0.1),
-              ExplicitSchedule([1.0, 2.0]), PlateauSchedule(), as_schedule("linear", n=4)):
+              ExplicitSchedule([2.0, 1.0]), PlateauSchedule(), as_schedule("linear", n=4)):
         assert s.widths[-1] == 0.0 and isinstance(s, WidthSchedule)
 
 
@@ -88,3 +88,15 @@ def test_bad_parameters():
         PlateauSchedule(gtol=0.0)
     with pytest.raises(ValueError, match="step"):
         GeometricSchedule().width_at(-1)
+
+
+def test_increasing_widths_are_refused_everywhere_the_same_way():
+    import pytest
+
+    from ase_gausslj.schedules import check_anneal_range
+
+    with pytest.raises(ValueError, match=r"widths must be non-increasing.*widths\[0\]"):
+        ExplicitSchedule([1.0, 2.0])
+    with pytest.raises(ValueError, match="width_end"):
+        check_anneal_range(0.1, 0.2)
+    assert check_anneal_range(0.2, 0.0) == (0.2, 0.0)

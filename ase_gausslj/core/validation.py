@@ -41,14 +41,25 @@ def check_finite_nonneg(x, name: str) -> np.ndarray:
     return arr
 
 
-def check_width(width, name: str = "width") -> float:
-    """A scalar Gaussian width: finite and >= 0."""
+def check_width(
+    width, name: str = "width", *, maximum: float | None = None, limit_name: str = ""
+) -> float:
+    """A scalar Gaussian width: finite, >= 0 and, if ``maximum`` is given, <= ``maximum``.
+
+    The one width check of the package: every entry point calls it with its own argument
+    name and, where a table bounds the width, the table's limit (``limit_name`` says
+    where the limit comes from, e.g. "the table's width_max").
+    """
     try:
         w = float(width)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a finite scalar >= 0, got {width!r}") from exc
     if not math.isfinite(w) or w < 0:
         raise ValueError(f"{name} must be a finite scalar >= 0, got {width!r}")
+    if maximum is not None and w > maximum:
+        where = f" ({limit_name})" if limit_name else ""
+        raise ValueError(f"{name} = {w!r} is beyond the largest supported width "
+                         f"{maximum!r}{where}")
     return w
 
 
