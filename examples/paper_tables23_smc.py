@@ -8,9 +8,11 @@ The paper does not give the ULA step size nor whether its energy has a harmonic 
 ``--step-sizes`` and ``--harmonic`` sweep them.
 
 Resumable: each run writes ``<out>/N<n>_c<c>_h<h>_<path>_seed<s>.json`` (+ ``.npz`` with
-the final LJ energies) and is skipped when present; ``--max-minutes`` stops cleanly. Tasks
-run in the order of the lists (sizes, then harmonic, then step sizes, then seeds, then
-paths), so partial runs give complete rows first. ``--report-only`` just aggregates.
+the final LJ energies) and is skipped when present with the same parameters (a stored run
+with other ``--steps`` or ``--replicas`` is recomputed, with a warning); ``--max-minutes``
+stops cleanly. Tasks run in the order of the lists (sizes, then harmonic, then step
+sizes, then seeds, then paths), so partial runs give complete rows first.
+``--report-only`` just aggregates.
 
 Usage::
 
@@ -43,6 +45,7 @@ PAPER = {  # Table 2 (LJ13) and Table 3 (LJ55): mean +- std of the min LJ energy
          "mixture-linear": (-0.12, 0.005)},
 }
 from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
+from ase_gausslj.sampling.results import load_matching  # noqa: E402
 
 
 def _name(n, c, h, path, seed) -> str:
@@ -50,6 +53,8 @@ def _name(n, c, h, path, seed) -> str:
 
 
 def _run_task(task: dict, out: str) -> dict:
+    from ase_gausslj.io import write_json
+    from ase_gausslj.sampling.results import save_npz
     from ase_gausslj.sampling.smc import run_smc
 
     kw = dict(task)
@@ -57,9 +62,9 @@ def _run_task(task: dict, out: str) -> dict:
     name = kw.pop("name")
     res = run_smc(n, mutation="ula", resample=False, **kw)
     row = dict(task, **res.summary())
-    np.savez_compressed(Path(out) / f"{name}.npz", lj_energies=res.lj_energies,
-                        min_energy_trace=res.min_energy_trace)
-    (Path(out) / f"{name}.json").write_text(json.dumps(row))
+    save_npz(Path(out) / f"{name}.npz", lj_energies=res.lj_energies,
+             min_energy_trace=res.min_energy_trace)
+    write_json(Path(out) / f"{name}.json", row, indent=None)
     return row
 
 
@@ -154,10 +159,12 @@ def main(argv=None) -> int:
         range(args.first_seed, args.first_seed + args.runs), args.paths,
     ):
         name = _name(n, c, h, path, seed)
-        if (out / f"{name}.json").exists():
+        task = dict(name=name, n_atoms=n, harmonic=c, step_size=h, path=path, seed=seed,
+                    n_steps=args.steps, n_replicas=args.replicas)
+        # the row stores its parameters next to the results: reuse it only if they match
+        if load_matching(out / f"{name}.json", task, key=None) is not None:
             continue
-        tasks.append(dict(name=name, n_atoms=n, harmonic=c, step_size=h, path=path,
-                          seed=seed, n_steps=args.steps, n_replicas=args.replicas))
+        tasks.append(task)
     if args.report_only:
         tasks = []
     print(f"{len(tasks)} runs to do")

@@ -1,3 +1,129 @@
-"""``gausslj smc``: annealed Langevin / SMC sampling of an LJ cluster."""
+"""``gausslj smc``: annealed Langevin / SMC sampling of an LJ cluster.
 
-from ..sampling.smc import add_cli  # noqa: F401  (moves here with the CLI code)
+Conventions of :mod:`ase_gausslj.cli.common`: typed options (a bad value is a usage
+error, exit 2), ``--output PREFIX`` (one ``PREFIX_seed<s>.json`` + ``.npz`` per run,
+written atomically), ``--progress/--no-progress``, and Ctrl-C writes the runs done so far
+(the interrupted one flagged ``"interrupted": true``) and exits 130 (with ``--workers > 1``
+the runs still in the pool are lost: only a serial run keeps its partial state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..io import check_writable, interruptible
+from . import SUBCOMMANDS  # the one-line help `gausslj --help` shows without importing us
+from .common import (
+    EXIT_INTERRUPTED,
+    add_output_options,
+    nonneg_float,
+    nonneg_int,
+    positive_float,
+    positive_int,
+    progress_enabled,
+)
+
+__all__ = ["add_cli"]
+
+# the choices of ase_gausslj.sampling.options (not imported: `gausslj --help` stays light);
+# tests/sampling/test_cli.py checks that they agree
+_PATHS = ("gaussian", "mixture-linear", "mixture-geometric", "gaussian-adaptive")
+_MUTATIONS = ("ula", "mala")
+
+
+def _n_atoms(text: str) -> int:
+    n = positive_int(text)
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"expected at least 2 atoms, got {text!r}")
+    return n
+
+
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Register the ``smc`` subcommand; its ``func(args) -> int`` is the entry point."""
+    p = subparsers.add_parser(
+        "smc",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help=SUBCOMMANDS["smc"],
+        description="Sample exp(-E/kT) of an LJ cluster by annealing the Gaussian width "
+        "(or a prior mixture); prints the paper's metric and SMC diagnostics.",
+    )
+    p.add_argument("--n-atoms", type=_n_atoms, default=13, help="cluster size (>= 2)")
+    p.add_argument("--path", choices=_PATHS, default="gaussian", help="annealing path")
+    p.add_argument("--replicas", type=positive_int, default=1000, help="replicas R")
+    p.add_argument("--steps", type=positive_int, default=10_000,
+                   help="annealing steps of the fixed paths")
+    p.add_argument("--mutation", choices=_MUTATIONS, default="ula", help="Langevin move")
+    p.add_argument("--step-size", type=positive_float, default=1e-3,
+                   help="(initial) Langevin step h")
+    p.add_argument("--resample", action="store_true", help="real SMC (weights, log Z)")
+    p.add_argument("--harmonic", type=nonneg_float, default=1.0,
+                   help="confinement c (0 allowed)")
+    p.add_argument("--kT", type=positive_float, default=1.0, help="temperature (epsilon)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the first run")
+    p.add_argument("--runs", type=positive_int, default=1, help="independent runs (seeds seed..)")
+    p.add_argument("--width-start", type=nonneg_float, default=1.5,
+                   help="first width (Gaussian paths)")
+    p.add_argument("--width-end", type=nonneg_float, default=0.025,
+                   help="last smoothed width (<= --width-start)")
+    p.add_argument("--burnin", type=nonneg_int, default=10,
+                   help="moves at --width-start before annealing")
+    p.add_argument("--adapt-step", choices=("auto", "yes", "no"), default="auto",
+                   help="adapt h to the acceptance (auto: yes for MALA)")
+    p.add_argument("--final-moves", type=nonneg_int, default=0,
+                   help="extra moves at the final target")
+    p.add_argument("--workers", type=positive_int, default=1, help="process pool size for --runs")
+    add_output_options(p, output_help="prefix of the result files: PREFIX_seed<s>.json/.npz")
+    p.set_defaults(func=_main, _subparser=p)
+    return p
+
+
+def _main(args: argparse.Namespace) -> int:
+    # the library's ValueError/TypeError become a usage line in common.run_command
+    try:
+        return _run(args)
+    except FloatingPointError as exc:  # a diverged sampler: not a usage error, no traceback
+        print(f"gausslj smc: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..sampling.smc import SMCOptions, run_smc_repeats
+
+    adapt = {"auto": None, "yes": True, "no": False}[args.adapt_step]
+    options = SMCOptions(
+        path=args.path, n_replicas=args.replicas, n_steps=args.steps,
+        mutation=args.mutation, step_size=args.step_size, resample=args.resample,
+        harmonic=args.harmonic, kT=args.kT, width_start=args.width_start,
+        width_end=args.width_end, n_burnin=args.burnin, adapt_step=adapt,
+        final_moves=args.final_moves,
+    )
+    if args.output:
+        check_writable(f"{args.output}_seed{args.seed}.json", "--output")
+    seeds = list(range(args.seed, args.seed + args.runs))
+    progress = progress_enabled(args) and args.workers <= 1
+    results = []
+    with interruptible() as stopped:
+        if args.workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(args.workers) as ex:
+                results = run_smc_repeats(args.n_atoms, seeds, executor=ex, options=options,
+                                          progress=progress)
+        else:
+            results = run_smc_repeats(args.n_atoms, seeds, options=options, progress=progress)
+    interrupted = bool(stopped) or any(r.interrupted for r in results)
+    mins = []
+    for seed, res in zip(seeds, results, strict=False):
+        s = res.summary()
+        mins.append(s["min_lj_energy"])
+        print(json.dumps({"seed": seed, **s}))
+        if args.output:
+            res.save(f"{args.output}_seed{seed}")
+    if len(mins) > 1:
+        import numpy as np
+
+        print(f"min LJ energy over replicas: {np.mean(mins):.3f} +- {np.std(mins):.3f} "
+              f"({len(mins)} runs)")
+    return EXIT_INTERRUPTED if interrupted else 0

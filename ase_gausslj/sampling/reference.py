@@ -1,6 +1,6 @@
 """Ground truth for the samplers: many long MALA chains with convergence diagnostics.
 
-At fixed width 0 the MALA kernel of :mod:`ase_gausslj.smc` (tamed, Metropolis-adjusted,
+At fixed width 0 the MALA kernel of :mod:`ase_gausslj.sampling.kernels` (tamed, Metropolis-adjusted,
 step size adapted during burn-in only and then frozen) is exact; running many chains from
 two different kinds of start (the broad prior ``N(0, 1.5^2)`` and a compact random
 cluster, both without overlapping atoms) and checking that their energy statistics agree,
@@ -14,32 +14,15 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import wasserstein_distance
 
-from .smc import _move, _State
+from .diagnostics import energy_w1, split_rhat
+from .kernels import LangevinKernel, Particles, StepSizeAdapter
 from .targets import LJClusterTarget, project_com_free
 
 __all__ = ["ReferenceResult", "reference_mala", "split_rhat", "energy_w1"]
 
-
-def split_rhat(samples) -> float:
-    """Split-R-hat (Gelman et al.) of ``samples`` with shape (n_draws, n_chains)."""
-    s = np.asarray(samples, dtype=np.float64)
-    if s.ndim != 2 or s.shape[0] < 4:
-        raise ValueError(f"samples must have shape (n_draws >= 4, n_chains), got {s.shape}")
-    half = s.shape[0] // 2
-    chains = np.concatenate([s[:half], s[half : 2 * half]], axis=1)
-    n = chains.shape[0]
-    means = chains.mean(axis=0)
-    w = chains.var(axis=0, ddof=1).mean()
-    b = n * means.var(ddof=1)
-    var_hat = (n - 1) / n * w + b / n
-    return float(math.sqrt(var_hat / w))
-
-
-def energy_w1(values, reference, weights=None) -> float:
-    """Wasserstein-1 distance between a (weighted) energy sample and a reference sample."""
-    return float(wasserstein_distance(np.ravel(values), np.ravel(reference), u_weights=weights))
+PRIOR_STD = 1.5
+"""Std of the broad start ``N(0, 1.5^2)`` (the samplers' prior)."""
 
 
 @dataclass
@@ -142,8 +125,11 @@ def reference_mala(
     the kept states (every ``thin``-th of the remaining ``n_steps - burn_in``) come from an
     exact, fixed Metropolis kernel.
     """
-    if n_steps <= burn_in or thin < 1 or n_chains < 2:
-        raise ValueError("need n_steps > burn_in, thin >= 1 and n_chains >= 2")
+    for name, val, lo in (("n_chains", n_chains, 2), ("thin", thin, 1), ("burn_in", burn_in, 0)):
+        if isinstance(val, bool) or int(val) != val or val < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {val!r}")
+    if n_steps <= burn_in:
+        raise ValueError(f"n_steps ({n_steps!r}) must exceed burn_in ({burn_in!r})")
     t0 = time.perf_counter()
     config = {k: v for k, v in locals().items() if k != "t0"}
     target = LJClusterTarget(n_atoms, harmonic=harmonic, kT=kT)
@@ -154,32 +140,27 @@ def reference_mala(
          _random_start(rng, n_chains - half, n_atoms, "compact")]
     )
     init = ["prior"] * half + ["compact"] * (n_chains - half)
-    state = _State(target, project_com_free(x), 2.25)
-    h = float(step_size)
+    chains = Particles(target, project_com_free(x), PRIOR_STD**2)
+    kernel = LangevinKernel(mala=True, jitter=0.0, max_drift=max_drift)
+    adapter = StepSizeAdapter(float(step_size), target_accept, rate=0.02)
     keep_lj, keep_tot, accs = [], [], []
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
-    it = range(n_steps)
-    if tqdm is not None:
-        it = tqdm(it, disable=not progress, desc=f"reference LJ{n_atoms}", mininterval=1.0)
-    for k in it:
-        acc = _move(state, 0.0, 0.0, h, mala=True, need_accept=True, need_energy=True,
-                    jitter=0.0, rng=rng, max_drift=max_drift)
+    from tqdm.auto import tqdm
+
+    for k in tqdm(range(n_steps), disable=not progress, desc=f"reference LJ{n_atoms}",
+                  mininterval=1.0):
+        acc = kernel.move(chains, 0.0, 0.0, adapter.step_size, rng)
         if k < burn_in:
-            gain = max(0.02, 2.0 * (k + 1.0) ** -0.5)
-            h = float(np.clip(h * math.exp(gain * (acc - target_accept)), 1e-8, 1.0))
+            adapter.update(acc)
         else:
             accs.append(acc)
             if (k - burn_in) % thin == 0:
-                keep_lj.append(state.e_lj.copy())
-                keep_tot.append(state.e_tot.copy())
+                keep_lj.append(chains.e_lj.copy())
+                keep_tot.append(chains.e_tot.copy())
     return ReferenceResult(
         lj_energies=np.asarray(keep_lj),
         energies=np.asarray(keep_tot),
         init=init,
-        step_size=h,
+        step_size=adapter.step_size,
         acceptance=float(np.mean(accs)),
         config=config,
         wall_time=time.perf_counter() - t0,

@@ -13,7 +13,7 @@ the Gaussian-smoothed ``V_s`` of width ``s`` (the harmonic term is not smoothed)
 target density is ``exp(-E / kT)``.
 
 ``E`` is invariant under translations, so ``exp(-E/kT)`` is not normalizable in the
-centre-of-mass (COM) direction. The samplers of :mod:`ase_gausslj.smc` therefore work on
+centre-of-mass (COM) direction. The samplers of :mod:`ase_gausslj.sampling.smc` therefore work on
 the COM-free subspace ``{X : sum_i x_i = 0}`` of dimension ``d = 3 (N - 1)`` with its
 induced Lebesgue measure (orthonormal coordinates); :meth:`LJClusterTarget.project` maps
 a configuration onto it. Every log normalizing constant in this package refers to that
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.defaults import R_CORE, WIDTH_MAX
 from ..core.validation import check_finite_nonneg, check_positions, check_width
 
 __all__ = ["LJClusterTarget", "com_free_dim", "project_com_free"]
@@ -79,16 +80,16 @@ class LJClusterTarget:
     kT : float, optional
         Temperature in units of epsilon (> 0). Default 1.0.
     r_core : float, optional
-        Core radius of the regularized LJ (sigma). Default 0.8 (the paper's).
+        Core radius of the regularized LJ (sigma). Default ``R_CORE`` (0.8, the paper's).
     width_max : float, optional
-        Largest smoothing width the pair backend must support. Default 2.0.
+        Largest smoothing width the pair backend must support. Default ``WIDTH_MAX``.
     lj : bool, optional
         If False the LJ term is dropped (pure harmonic target with known normalizing
         constant; used for analytic checks). Default True.
     backend : object, optional
         Anything with ``batch_energy_forces(positions (R, N, 3), width) -> (E (R,),
         F (R, N, 3))`` for the LJ part. Default:
-        :class:`ase_gausslj.energy.SmoothedLJ` with ``r_core`` and ``width_max``.
+        :class:`ase_gausslj.core.energy.SmoothedLJ` with ``r_core`` and ``width_max``.
 
     Notes
     -----
@@ -102,8 +103,8 @@ class LJClusterTarget:
         *,
         harmonic: float = 1.0,
         kT: float = 1.0,
-        r_core: float = 0.8,
-        width_max: float = 2.0,
+        r_core: float = R_CORE,
+        width_max: float = WIDTH_MAX,
         lj: bool = True,
         backend: Any | None = None,
     ) -> None:
@@ -167,7 +168,8 @@ class LJClusterTarget:
         energy : ndarray, shape (R,) (or float for unbatched input)
         gradient : ndarray, same shape as ``x``
         """
-        width = check_width(width, "width")
+        width = check_width(width, "width", maximum=self.width_max,
+                            limit_name="the target's width_max")
         xb, single = self._batched(x)
         if not self.lj:
             e, g = np.zeros(xb.shape[0]), np.zeros_like(xb)

@@ -10,19 +10,13 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from ase_gausslj.sampling.smc import (
-    SMCResult,
-    _move,
-    _State,
-    add_cli,
-    conditional_ess,
-    ess,
-    path_schedule,
-    run_smc,
-    run_smc_repeats,
-    systematic_resample,
-)
+from ase_gausslj.cli.smc import add_cli
+from ase_gausslj.sampling.kernels import LangevinKernel, Particles
+from ase_gausslj.sampling.paths import path_schedule
+from ase_gausslj.sampling.results import SMCResult
+from ase_gausslj.sampling.smc import run_smc, run_smc_repeats
 from ase_gausslj.sampling.targets import LJClusterTarget, project_com_free
+from ase_gausslj.sampling.weights import conditional_ess, ess, systematic_resample
 
 R_CORE = 0.8
 
@@ -130,9 +124,10 @@ def test_mala_acceptance_probability(max_drift):
     c, kT, h = 2.0, 0.7, 0.2
     tgt = LJClusterTarget(3, harmonic=c, kT=kT, lj=False)
     x = project_com_free(np.random.default_rng(1).normal(size=(1, 3, 3)))
-    st = _State(tgt, x.copy(), 2.25)
-    acc = _move(st, 0.0, 0.0, h, mala=True, need_accept=True, need_energy=True, jitter=0.0,
-                rng=np.random.default_rng(9), max_drift=max_drift)
+    st = Particles(tgt, x.copy(), 2.25)
+    kernel = LangevinKernel(mala=True, jitter=0.0, max_drift=max_drift)
+    acc = kernel.move(st, 0.0, 0.0, h, np.random.default_rng(9), need_accept=True,
+                      need_energy=True)
 
     def u(z):
         return 0.5 * c * np.sum(z**2) / kT  # z is COM-free
@@ -280,7 +275,7 @@ def test_bad_input(kwargs, name):
 
 # ------------------------------------------------------------------- ground truth tools
 def test_split_rhat_and_w1():
-    from ase_gausslj.sampling.reference import energy_w1, split_rhat
+    from ase_gausslj.sampling.diagnostics import energy_w1, split_rhat
 
     rng = np.random.default_rng(0)
     assert split_rhat(rng.normal(size=(400, 8))) == pytest.approx(1.0, abs=0.02)
