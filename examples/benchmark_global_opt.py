@@ -42,7 +42,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
+from ase_gausslj.optimize.clusters import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
 
 EXACT_GM = {13, 38, 55, 75, 100, 150}  # Cambridge Cluster Database values (6 decimals)
 DEFAULT_BUDGET = {38: 60.0, 75: 120.0, 100: 120.0, 250: 300.0, 500: 600.0}
@@ -73,7 +73,8 @@ def run_scipy_bh(n: int, seed: int, budget: float, target: float | None, clock: 
     from scipy.optimize import basinhopping
 
     from ase_gausslj.core.energy import SmoothedLJ
-    from ase_gausslj.optimize.globalopt import random_cluster
+    from ase_gausslj.optimize.clusters import random_cluster
+    from ase_gausslj.optimize.local import LBFGS_OPTIONS
 
     clk = time.perf_counter if clock == "wall" else time.process_time
     eg = SmoothedLJ().energy_gradient
@@ -99,15 +100,14 @@ def run_scipy_bh(n: int, seed: int, budget: float, target: float | None, clock: 
             out["stop"] = "target"
             return True
         if clk() - t0 >= budget:
-            out["stop"] = "budget"
+            out["stop"] = "time_limit"
             return True
         return False
 
     basinhopping(
         fun, x0, niter=10**9, T=temperature, stepsize=step, seed=seed, callback=callback,
         minimizer_kwargs={"method": "L-BFGS-B", "jac": True,
-                          "options": {"gtol": 1e-5, "ftol": 1e-12, "maxcor": 20,
-                                      "maxiter": 2000}},
+                          "options": {"gtol": 1e-5, "maxiter": 2000, **LBFGS_OPTIONS}},
     )
     return {
         "energy": best[0],
@@ -115,7 +115,7 @@ def run_scipy_bh(n: int, seed: int, budget: float, target: float | None, clock: 
         "n_minimizations": count[0],
         "n_restarts": 0,
         "trace": trace,
-        "stop_reason": out.get("stop", "budget"),
+        "stop_reason": out.get("stop", "time_limit"),
         "positions": out["x"].reshape(-1, 3).tolist() if "x" in out else None,
     }
 
@@ -129,7 +129,7 @@ def run_one(n: int, method: str, seed: int, budget: float, args) -> dict:
     os.makedirs(args.state_dir, exist_ok=True)
     state = os.path.join(args.state_dir, f"{n}_{method}_{seed}.json")
     res = global_minimize(
-        n, method=method, budget=budget, seed=seed, temperature=args.temperature,
+        n, method=method, time_limit=budget, seed=seed, temperature=args.temperature,
         step=args.step, widths=tuple(args.widths), target_energy=target, clock=args.clock,
         state_file=state, checkpoint_every=5.0, progress=args.progress,
     )

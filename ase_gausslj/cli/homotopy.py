@@ -1,3 +1,97 @@
-"""``gausslj homotopy``: Gaussian homotopy minimization of an LJ cluster."""
+"""``gausslj homotopy``: Gaussian homotopy minimization of an LJ cluster (reduced units).
 
-from ..optimize.homotopy import add_cli  # noqa: F401  (moves here with the CLI code)
+Ctrl-C writes ``--output`` with the runs done so far and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..io import check_writable, interruptible, write_json
+from .common import EXIT_INTERRUPTED, add_output_options, positive_int, progress_enabled
+
+__all__ = ["add_cli"]
+
+_OPTIMIZERS = ("lbfgs", "fire", "adam")  # as ase_gausslj.optimize.homotopy (kept light)
+
+
+def _n_atoms(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}") from None
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return n
+
+
+_n_atoms.__name__ = "an integer >= 2"
+
+
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Add the ``homotopy`` subcommand to an :mod:`argparse` subparsers object."""
+    p = subparsers.add_parser(
+        "homotopy", help="Gaussian homotopy minimization of an LJ cluster",
+        description="Minimize an N-atom LJ cluster from random N(0,1) starts by annealing "
+                    "the Gaussian width (Ram & Ram 2025).")
+    p.add_argument("n_atoms", type=_n_atoms, help="number of atoms (>= 2)")
+    p.add_argument("--runs", type=positive_int, default=5, help="number of random starts")
+    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--protocol", choices=["default", "paper", "budget"], default="default")
+    p.add_argument("--optimizer", choices=list(_OPTIMIZERS), default=None)
+    p.add_argument("--no-homotopy", action="store_true",
+                   help="plain minimization at width 0 (the baseline)")
+    p.add_argument("--max-steps", type=positive_int, default=None)
+    p.add_argument("--polish", action="store_true", help="final L-BFGS at width 0")
+    p.add_argument("--workers", type=positive_int, default=1, help="process pool size")
+    add_output_options(p, output_help="write every run as JSON")
+    # the old name of --output, kept so existing scripts keep working
+    p.add_argument("--json", dest="output", help=argparse.SUPPRESS)
+    p.set_defaults(func=_cli_main, _subparser=p)
+    return p
+
+
+def _run(args):
+    from ..optimize.multistart import multistart
+
+    kwargs = {
+        "protocol": None if args.protocol == "default" else args.protocol,
+        "optimizer": args.optimizer,
+        "max_steps": args.max_steps,
+        "polish": args.polish,
+        "progress": progress_enabled(args),
+    }
+    if args.no_homotopy:
+        kwargs["widths"] = [0.0]
+    seeds = list(range(args.seed, args.seed + args.runs))
+    if args.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.workers) as ex:
+            return multistart(args.n_atoms, seeds=seeds, executor=ex, **kwargs)
+    return multistart(args.n_atoms, seeds=seeds, **kwargs)
+
+
+def _cli_main(args) -> int:
+    import numpy as np
+
+    try:
+        check_writable(args.output, "--output")
+        ms = None
+        with interruptible() as interrupted:
+            ms = _run(args)
+    except (ValueError, TypeError) as exc:
+        args._subparser.error(str(exc))  # usage line, exit 2
+    if ms is None:
+        print("interrupted before any result was available; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    for r in sorted(ms.results, key=lambda r: r.seed):
+        note = "  (interrupted)" if r.interrupted else ""
+        print(f"seed {r.seed}: E = {r.energy:.4f}  widths visited {r.widths_visited}  "
+              f"steps {r.n_steps}  {r.wall_time:.1f} s{note}")
+    e = ms.energies
+    print(f"best {e.min():.4f}  median {np.median(e):.4f}")
+    if args.output:
+        write_json(args.output, [r.to_dict() for r in ms.results])
+    return EXIT_INTERRUPTED if (interrupted or ms.interrupted) else 0

@@ -1,3 +1,135 @@
-"""``gausslj optimize``: global minimization of an LJ cluster."""
+"""``gausslj optimize``: global minimization of an LJ cluster (reduced units).
 
-from ..optimize.globalopt import add_cli  # noqa: F401  (moves here with the CLI code)
+The budget is a number of quenches (``--quenches``, alias ``--budget``), so a seeded run
+prints the same result every time; ``--time-limit`` is an optional cap in seconds.
+Ctrl-C writes ``--output``/``--xyz`` with the best found so far and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..io import check_writable, interruptible, write_json, write_text
+from .common import (
+    EXIT_INTERRUPTED,
+    add_output_options,
+    nonneg_float,
+    positive_float,
+    positive_int,
+    progress_enabled,
+)
+
+__all__ = ["add_cli"]
+
+# kept in sync with ase_gausslj.optimize.globalopt (not imported: ``gausslj --help`` stays
+# light); tests/optimize/test_optimize_reliability.py checks that they agree
+METHODS = ("bh", "smoothed-bh", "homotopy")
+DEFAULT_QUENCHES = 1000
+DEFAULT_WIDTHS = (0.3,)
+DEFAULT_TEMPERATURE = 0.8
+
+
+def _n_atoms(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}") from None
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
+    return n
+
+
+_n_atoms.__name__ = "an integer >= 2"
+
+
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Add the ``optimize`` subcommand to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "optimize", help="global minimization of an LJ cluster (basin hopping, smoothing)",
+        description="Global minimization of an N-atom LJ cluster in reduced units. Prints a "
+                    "JSON summary; the budget counts quenches, so a seeded run repeats.")
+    p.add_argument("n_atoms", type=_n_atoms, help="number of atoms (>= 2)")
+    p.add_argument("--method", choices=METHODS, default="smoothed-bh")
+    p.add_argument("--quenches", "--budget", "--max-minimizations", dest="quenches",
+                   type=positive_int, default=None, metavar="N",
+                   help=f"local minimizations per start (default {DEFAULT_QUENCHES}, or "
+                        "unlimited with --time-limit)")
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="SECONDS",
+                   help="optional cap per start (a run stopped by it is not repeatable)")
+    p.add_argument("--target-energy", type=float, default=None,
+                   help="stop when the best energy reaches this value")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--n-starts", type=positive_int, default=1)
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="process-pool size for --n-starts")
+    p.add_argument("--temperature", type=nonneg_float, default=DEFAULT_TEMPERATURE)
+    p.add_argument("--step", type=positive_float, default=0.4)
+    p.add_argument("--widths", type=positive_float, nargs="+", default=list(DEFAULT_WIDTHS))
+    p.add_argument("--minimizer", default="scipy", help="L-BFGS implementation")
+    p.add_argument("--clock", choices=("wall", "process"), default="wall")
+    p.add_argument("--state", default=None, metavar="PATH", help="resumable JSON state file")
+    add_output_options(p)
+    p.add_argument("--xyz", default=None, metavar="PATH", help="write the best structure")
+    p.set_defaults(func=_cli_optimize, _subparser=p)
+    return p
+
+
+def _xyz(res) -> str:
+    lines = [str(len(res.positions)), f"E={res.energy:.8f} method={res.method}"]
+    lines += [f"X {x:.10f} {y:.10f} {z:.10f}" for x, y, z in res.positions]
+    return "\n".join(lines) + "\n"
+
+
+def _run(args):
+    from ..optimize.globalopt import global_minimize
+
+    kwargs = dict(
+        method=args.method, max_minimizations=args.quenches, time_limit=args.time_limit,
+        seed=args.seed, n_starts=args.n_starts, temperature=args.temperature,
+        step=args.step, widths=args.widths, target_energy=args.target_energy,
+        clock=args.clock, state_file=args.state, minimizer=args.minimizer,
+        progress=progress_enabled(args) and args.n_starts == 1,
+    )
+    if args.workers > 1 and args.n_starts > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.workers) as ex:
+            return global_minimize(args.n_atoms, executor=ex, **kwargs)
+    return global_minimize(args.n_atoms, **kwargs)
+
+
+def _cli_optimize(args) -> int:
+    from ..optimize.clusters import LJ_GLOBAL_MINIMA
+
+    try:
+        for path, name in ((args.output, "--output"), (args.xyz, "--xyz")):
+            check_writable(path, name)
+        res = None
+        with interruptible() as interrupted:
+            res = _run(args)
+    except (ValueError, TypeError) as exc:
+        args._subparser.error(str(exc))  # usage line, exit 2
+    if res is None:  # Ctrl-C before the first quench finished: nothing to write
+        print("interrupted before any result was available; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    # stdout holds only what a seed fixes (no timings), so two seeded runs print the same
+    drop = ("positions", "runs", "trace", "elapsed")
+    summary = {k: v for k, v in res.to_dict().items() if k not in drop}
+    summary["trace_points"] = len(res.trace)
+    known = LJ_GLOBAL_MINIMA.get(int(args.n_atoms))
+    if known is not None:
+        summary["known_global_minimum"] = known
+        summary["gap"] = res.energy - known
+    print(json.dumps(summary, indent=1))
+    if known is not None:
+        # the human-readable line goes to stderr so stdout stays one JSON document
+        print(f"LJ{args.n_atoms}: best energy {res.energy:.6f}, known global minimum "
+              f"{known:.6f}, gap {res.energy - known:.6f} after {res.n_minimizations} "
+              f"quenches, {res.elapsed:.1f} s", file=sys.stderr)
+    if args.output:
+        write_json(args.output, res.to_dict())
+    if args.xyz:
+        write_text(args.xyz, _xyz(res))
+    return EXIT_INTERRUPTED if (interrupted or res.interrupted) else 0

@@ -12,14 +12,11 @@ from ase import Atoms
 from ase.cluster import Icosahedron
 
 from ase_gausslj.adapters.calculator import GaussianLJ
-from ase_gausslj.optimize.homotopy import (
-    PAPER,
-    GaussianHomotopy,
-    _adam,
-    add_cli,
-    homotopy_minimize,
-    multistart,
-)
+from ase_gausslj.adapters.optimizers import GaussianHomotopy
+from ase_gausslj.cli.homotopy import add_cli
+from ase_gausslj.optimize.homotopy import PAPER, homotopy_minimize
+from ase_gausslj.optimize.local import adam as _adam
+from ase_gausslj.optimize.multistart import multistart
 from ase_gausslj.schedules import ExplicitSchedule, PlateauSchedule
 
 LJ7 = -16.505384  # Cambridge Cluster Database
@@ -216,7 +213,7 @@ def test_cli(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_cli(parser.add_subparsers())
     out = tmp_path / "r.json"
-    args = parser.parse_args(["homotopy", "7", "--runs", "2", "--json", str(out)])
+    args = parser.parse_args(["homotopy", "7", "--runs", "2", "--output", str(out)])
     assert args.func(args) == 0
     data = json.loads(out.read_text())
     assert len(data) == 2 and _is_lj7_minimum(data[0]["energy"])

@@ -1,0 +1,148 @@
+"""Quench strategies of basin hopping: the local search after each step.
+
+* :class:`PlainQuench`: L-BFGS on the plain energy (width 0), then the evaporation guard;
+* :class:`SmoothedQuench`: first minimize the smoothed energy at each width of a ladder
+  (coarse to fine, loose tolerance: it only picks a basin), then as :class:`PlainQuench`
+  (two-phase local search in the spirit of Locatelli & Schoen 2002);
+* :class:`HomotopyQuench`: a whole Gaussian-homotopy run from the given start
+  (:func:`~ase_gausslj.optimize.homotopy.homotopy_minimize`) on the *caller's* objective,
+  then an L-BFGS polish at width 0.
+
+Every quench works on the caller's objective ``objective(x_flat, width) -> (E, grad)`` in
+the caller's units; settings in reduced units are scaled by ``length_scale`` and
+``energy_scale`` here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..schedules import PlateauSchedule, WidthSchedule, as_schedule
+from .local import lbfgs
+from .moves import evaporation_guard
+
+__all__ = ["Objective", "PlainQuench", "SmoothedQuench", "HomotopyQuench"]
+
+Objective = Callable[[np.ndarray, float], "tuple[float, np.ndarray]"]
+
+_GUARD_ROUNDS = 3  # guard + re-quench at most this often (an atom rarely escapes twice)
+
+
+class PlainQuench:
+    """L-BFGS on the plain energy, then the evaporation guard.
+
+    Parameters
+    ----------
+    objective : callable
+        ``objective(x_flat, width) -> (E, grad_flat)`` in the caller's units.
+    gtol : float
+        Gradient tolerance of the plain minimization (caller's energy/length units).
+    maxiter : int
+        L-BFGS iteration cap per minimization.
+    radius : float
+        Evaporation-guard radius (caller's length unit).
+    minimizer : str
+        L-BFGS backend (see :mod:`ase_gausslj.optimize.local`).
+    """
+
+    def __init__(self, objective: Objective, *, gtol: float, maxiter: int, radius: float,
+                 minimizer: str = "scipy"):
+        self.objective = objective
+        self.gtol = float(gtol)
+        self.maxiter = int(maxiter)
+        self.radius = float(radius)
+        self.minimizer = minimizer
+
+    def minimize(self, x: np.ndarray, width: float, gtol: float) -> tuple[np.ndarray, float]:
+        """L-BFGS on the energy at ``width``; ``(positions (N, 3), energy)``."""
+        obj = self.objective
+
+        def fg(v):
+            e, g = obj(v, width)
+            return float(e), np.asarray(g, dtype=np.float64)
+
+        res = lbfgs(fg, np.asarray(x, dtype=np.float64).ravel(), steps=self.maxiter,
+                    gtol=gtol, backend=self.minimizer)
+        return res.x.reshape(-1, 3), res.energy
+
+    def _final(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        x, e = self.minimize(x, 0.0, self.gtol)
+        for _ in range(_GUARD_ROUNDS):
+            x, moved = evaporation_guard(x, self.radius, rng)
+            if not moved:
+                break
+            x, e = self.minimize(x, 0.0, self.gtol)
+        return x - x.mean(axis=0), e
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        """Quench ``x``; ``(centred positions, plain energy)``."""
+        return self._final(x, rng)
+
+
+class SmoothedQuench(PlainQuench):
+    """Minimize at each width of ``widths`` (caller's length unit), then as plain.
+
+    ``width_gtol`` is the (loose) tolerance of the smoothed minimizations.
+    """
+
+    def __init__(self, objective: Objective, *, widths: Sequence[float], width_gtol: float,
+                 **kwargs):
+        super().__init__(objective, **kwargs)
+        self.widths = tuple(float(w) for w in widths)
+        self.width_gtol = float(width_gtol)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        for w in self.widths:
+            x, _ = self.minimize(x, w, self.width_gtol)
+        return self._final(x, rng)
+
+
+def scale_schedule(spec, length_scale: float, energy_scale: float) -> WidthSchedule:
+    """A width schedule in reduced units (any ``as_schedule`` spec) in the caller's units."""
+    sched = as_schedule(spec)
+    if length_scale == 1.0 and energy_scale == 1.0:
+        return sched
+    if isinstance(sched, PlateauSchedule):
+        out = PlateauSchedule(sched.widths[0] * length_scale, sched.factor,
+                              sched.floor * length_scale,
+                              sched.gtol * energy_scale / length_scale)
+        if len(out) != len(sched):  # floating-point rounding moved the floor test
+            raise ValueError("widths: the scaled plateau schedule lost a width; pass an "
+                             "explicit list of widths")
+        return out
+    return as_schedule([w * length_scale for w in sched.widths])
+
+
+class HomotopyQuench(PlainQuench):
+    """A Gaussian-homotopy run on the caller's objective, then an L-BFGS polish at 0.
+
+    ``homotopy_kwargs`` go to :func:`~ase_gausslj.optimize.homotopy.homotopy_minimize`;
+    its ``widths``, ``gtol`` and ``lr`` are in reduced units and scaled here.
+    """
+
+    def __init__(self, objective: Objective, *, homotopy_kwargs: dict, length_scale: float,
+                 energy_scale: float, **kwargs):
+        super().__init__(objective, **kwargs)
+        kw = dict(homotopy_kwargs)
+        for name in ("objective", "epsilon", "sigma", "r_core", "width_max"):
+            if name in kw:
+                raise ValueError(f"homotopy_kwargs: {name!r} is set by global_minimize "
+                                 "(the homotopy runs on its objective)")
+        kw["widths"] = scale_schedule(kw.get("widths"), length_scale, energy_scale)
+        if kw.get("gtol") is not None:
+            kw["gtol"] = float(kw["gtol"]) * energy_scale / length_scale
+        if kw.get("lr") is not None:
+            kw["lr"] = float(kw["lr"]) * length_scale
+        kw.setdefault("minimizer", self.minimizer)
+        self.homotopy_kwargs = kw
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        from .homotopy import homotopy_minimize
+
+        out = homotopy_minimize(x, objective=self.objective, **self.homotopy_kwargs)
+        if out.interrupted:  # a Ctrl-C inside the run ends the whole search
+            raise KeyboardInterrupt
+        x, e = self.minimize(out.positions, 0.0, self.gtol)
+        return x - x.mean(axis=0), e
