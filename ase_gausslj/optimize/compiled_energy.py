@@ -1,0 +1,149 @@
+"""Energy pieces of the compiled minimizers: kernel arguments, E + gradient, norms.
+
+Split from :mod:`ase_gausslj.optimize.compiled` (which holds the minimizers) to keep
+modules short; nothing here is public beyond :func:`kernel_args`.
+
+Note on ``cache=True``: numba invalidates a cached function only when its own file
+changes, not when a callee in another module (``core.kernels.allpairs``) does; after an
+edit of the kernels, clear ``__pycache__/*.nbi|*.nbc`` of this package (the tests compare
+these functions with ``SmoothedLJ.energy_gradient`` and catch a stale cache).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..core.kernels import allpairs
+from ..core.validation import check_width
+
+__all__ = ["kernel_args"]
+
+_DEFAULT_POTENTIAL = None
+
+
+def _default_potential():
+    global _DEFAULT_POTENTIAL
+    if _DEFAULT_POTENTIAL is None:
+        from ..core.energy import SmoothedLJ  # lazy: table load on first use only
+
+        _DEFAULT_POTENTIAL = SmoothedLJ()
+    return _DEFAULT_POTENTIAL
+
+
+def kernel_args(potential, width: float, n_atoms: int) -> tuple:
+    """``(types, nspec, args)`` for the compiled minimizers at ``width``.
+
+    ``args`` is the 11-tuple :func:`ase_gausslj.core.kernels.allpairs` takes after
+    ``types, nspec``, with every array C-contiguous so that the tuples of all widths share
+    one numba type (one compilation serves a whole smoothing ladder).
+
+    Parameters
+    ----------
+    potential : SmoothedLJ or None
+        The pair potential (``None``: reduced LJ with the default ``r_core``).
+    width : float
+        Gaussian width (length unit of the potential), >= 0.
+    n_atoms : int
+        Number of atoms (checked against per-atom parameters).
+    """
+    pot = _default_potential() if potential is None else potential
+    raw = pot.kernel_args(check_width(width))
+    args = (bool(raw[0]),) + tuple(np.ascontiguousarray(a) for a in raw[1:])
+    if pot.types is None:
+        types = np.zeros(n_atoms, dtype=np.int64)
+    else:
+        types = np.ascontiguousarray(pot.types, dtype=np.int64)
+        if types.size != n_atoms:
+            raise ValueError(
+                f"x0 has {n_atoms} atoms but the potential was built for {types.size}"
+            )
+    return types, int(pot.nspec), args
+
+
+
+@nb.njit(cache=True)
+def _exact_single(x, g, eps, inv, c0, c1, rc):
+    """Width-0 regularized LJ of one species, all pairs, in one fused loop.
+
+    The same pair terms as the ``exact`` branch of ``kernels._pair_row`` (``4 eps
+    (u^-12 - u^-6)`` beyond ``rc``, the affine core ``eps (c0 + c1 u)`` inside); the
+    general kernel gathers pairs into buffers for its table path and costs ~2x this
+    loop at LJ38 (6.6 vs 3.4 us), which is most of a quench.
+    """
+    n = x.size // 3
+    for k in range(x.size):
+        g[k] = 0.0
+    rc2 = rc * rc
+    inv2 = inv * inv
+    etot = 0.0
+    for i in range(n):
+        xi = x[3 * i]
+        yi = x[3 * i + 1]
+        zi = x[3 * i + 2]
+        gxi = 0.0
+        gyi = 0.0
+        gzi = 0.0
+        for j in range(i + 1, n):
+            dx = x[3 * j] - xi
+            dy = x[3 * j + 1] - yi
+            dz = x[3 * j + 2] - zi
+            r2 = dx * dx + dy * dy + dz * dz
+            x2 = r2 * inv2
+            if x2 > rc2:
+                i2 = 1.0 / x2
+                i6 = i2 * i2 * i2
+                etot += 4.0 * i6 * (i6 - 1.0)
+                gg = -(48.0 * i6 - 24.0) * i6 * i2 * inv2
+            else:
+                rr = math.sqrt(r2)
+                etot += c0 + c1 * rr * inv
+                gg = c1 * inv / rr if rr > 0.0 else 0.0
+            gxi -= gg * dx
+            gyi -= gg * dy
+            gzi -= gg * dz
+            g[3 * j] += gg * dx
+            g[3 * j + 1] += gg * dy
+            g[3 * j + 2] += gg * dz
+        g[3 * i] += gxi
+        g[3 * i + 1] += gyi
+        g[3 * i + 2] += gzi
+    for k in range(x.size):
+        g[k] *= eps
+    return eps * etot
+
+
+@nb.njit(cache=True)
+def _energy_grad(x, g, types, nspec, ka, no_e, no_v, no_av):
+    """``E(x)``, writing ``dE/dx`` into ``g`` (flat 3N arrays)."""
+    if ka[0] and nspec == 1:
+        prm = ka[1]
+        core = ka[7]
+        return _exact_single(x, g, prm[0, 0], prm[0, 1], core[0], core[1], core[2])
+    f = g.reshape((-1, 3))
+    e = allpairs(x.reshape((-1, 3)), types, nspec, *ka, f, no_e, no_v, no_av, False, False)
+    for i in range(g.size):
+        g[i] = -g[i]
+    return e
+
+
+@nb.njit(cache=True)
+def _gnorm(g, kind):
+    """Gradient norm of kind ``kind`` (codes of :data:`NORMS`)."""
+    acc = 0.0
+    if kind == 0:
+        for v in g:
+            acc = max(acc, abs(v))
+        return acc
+    if kind == 3:
+        for a in range(g.size // 3):
+            q = g[3 * a] ** 2 + g[3 * a + 1] ** 2 + g[3 * a + 2] ** 2
+            acc = max(acc, q)
+        return math.sqrt(acc)
+    for v in g:
+        acc += v * v
+    if kind == 1:
+        return math.sqrt(acc / g.size)
+    return math.sqrt(acc)
