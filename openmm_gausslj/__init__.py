@@ -9,20 +9,13 @@
 * :class:`AnnealedLangevinIntegrator`, :func:`anneal_simulation`, :class:`WidthReporter`,
   :func:`homotopy_minimize`: annealing the width.
 
-See ``docs/openmm.md``.
+Imports only OpenMM and the ASE-free core (``ase_gausslj.core``, ``ase_gausslj.schedules``):
+works without ASE installed. See ``docs/openmm.md``.
 """
 
+from .expressions import WIDTH_PARAMETER
 from .factory import smooth_system, smoothed_forces
-from .forces import (
-    DEFAULT_GRID,
-    TABLE_NAME,
-    WIDTH_PARAMETER,
-    TableGrid,
-    make_table_function,
-    smoothed_lj_bond_force,
-    smoothed_lj_force,
-    table_values,
-)
+from .forces import smoothed_lj_bond_force, smoothed_lj_force
 from .integrators import (
     AnnealedLangevinIntegrator,
     WidthReporter,
@@ -31,6 +24,7 @@ from .integrators import (
     schedule_widths,
 )
 from .state import GaussLJState, max_width_for_system, smoothed_force_indices
+from .table import DEFAULT_GRID, TABLE_NAME, TableGrid, make_table_function, table_values
 
 __all__ = [
     "AnnealedLangevinIntegrator",

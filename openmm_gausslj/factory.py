@@ -20,20 +20,18 @@ the regularized, affine core instead of the bare LJ).
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import numpy as np
 import openmm as mm
+import openmm.unit as unit
 
-from ase_gausslj.core.potential import R_CORE
+from ase_gausslj.core.defaults import R_CORE, WIDTH_MAX
 
-from .forces import (
-    DEFAULT_GRID,
-    WIDTH_PARAMETER,
-    TableGrid,
-    _scalar_nm,
-    smoothed_lj_bond_force,
-    smoothed_lj_force,
-)
+from .expressions import WIDTH_PARAMETER
+from .forces import smoothed_lj_bond_force, smoothed_lj_force
+from .inputs import check_parameter_name, width_nm
+from .table import DEFAULT_GRID, TableGrid
 
 __all__ = ["smooth_system", "smoothed_forces"]
 
@@ -45,21 +43,76 @@ _METHOD_MAP = {
     _NB.Ewald: mm.CustomNonbondedForce.CutoffPeriodic,
     _NB.PME: mm.CustomNonbondedForce.CutoffPeriodic,
 }
+_E2 = unit.elementary_charge**2
 
 
-def _check_offsets(nb: mm.NonbondedForce) -> None:
+class _Parameters(NamedTuple):
+    """A NonbondedForce's parameters as plain arrays (nm, kJ/mol, e)."""
+
+    charge: np.ndarray
+    sigma: np.ndarray
+    epsilon: np.ndarray
+    exceptions: list[tuple[int, int, float, float, float]]  # i, j, qq, sigma, epsilon
+
+
+def _check_supported(nb: mm.NonbondedForce, smooth_coulomb: bool) -> None:
+    """ValueError for what the split cannot represent (LJPME, Ewald Coulomb moved, offsets)."""
+    method = nb.getNonbondedMethod()
+    if method == _NB.LJPME:
+        raise ValueError("NonbondedForce uses LJPME; smooth_system supports only cutoff LJ")
+    if smooth_coulomb and method in (_NB.Ewald, _NB.PME):
+        raise ValueError(
+            "smooth_coulomb=True needs a non-Ewald NonbondedForce method "
+            "(NoCutoff, CutoffNonPeriodic, CutoffPeriodic); this one uses Ewald/PME"
+        )
     kinds = (
         ("particle", nb.getNumParticleParameterOffsets, nb.getParticleParameterOffset),
         ("exception", nb.getNumExceptionParameterOffsets, nb.getExceptionParameterOffset),
     )
     for kind, count, get in kinds:
         for k in range(count()):
-            param, idx, qs, ss, es = get(k)
+            param, idx, _, ss, es = get(k)
             if ss != 0.0 or es != 0.0:
                 raise ValueError(
                     f"NonbondedForce {kind} parameter offset {k} ({param!r}, {kind} {idx}) "
                     "changes sigma/epsilon; smooth_system does not support LJ offsets"
                 )
+
+
+def _read_parameters(nb: mm.NonbondedForce) -> _Parameters:
+    n = nb.getNumParticles()
+    q, sig, eps = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        qi, si, ei = nb.getParticleParameters(i)
+        q[i] = qi.value_in_unit(unit.elementary_charge)
+        sig[i] = si.value_in_unit(unit.nanometer)
+        eps[i] = ei.value_in_unit(unit.kilojoule_per_mole)
+    exc = []
+    for k in range(nb.getNumExceptions()):
+        i, j, qq, s, e = nb.getExceptionParameters(k)
+        exc.append((i, j, qq.value_in_unit(_E2), s.value_in_unit(unit.nanometer),
+                    e.value_in_unit(unit.kilojoule_per_mole)))
+    return _Parameters(q, sig, eps, exc)
+
+
+def _width_limit(p: _Parameters, grid: TableGrid) -> float:
+    """Largest width (nm) inside the table for every LJ pair and LJ exception."""
+    sig = [float(np.min(p.sigma[p.epsilon > 0]))] if np.any(p.epsilon > 0) else []
+    sig += [s for *_, s, e in p.exceptions if e > 0]
+    return grid.width_max * min(sig) if sig else np.inf
+
+
+def _charges_only(nb: mm.NonbondedForce) -> mm.NonbondedForce:
+    """A copy of ``nb`` with every epsilon 0 (charges, PME, exceptions' qq kept)."""
+    charges = copy.deepcopy(nb)
+    for i in range(nb.getNumParticles()):
+        qi, si, _ = nb.getParticleParameters(i)
+        charges.setParticleParameters(i, qi, si, 0.0)
+    for k in range(nb.getNumExceptions()):
+        i, j, qq, s, _ = nb.getExceptionParameters(k)
+        charges.setExceptionParameters(k, i, j, qq, s, 0.0)
+    charges.setUseDispersionCorrection(False)
+    return charges
 
 
 def smoothed_forces(
@@ -75,84 +128,41 @@ def smoothed_forces(
 
     Returns new forces; ``nb`` is not modified. The first element is ``None`` when
     ``smooth_coulomb`` moved the charges too; the last is ``None`` when no exception has a
-    nonzero epsilon (or charge product, with ``smooth_coulomb``).
+    nonzero epsilon (or charge product, with ``smooth_coulomb``). ``ValueError`` if
+    ``width`` is beyond the table for some LJ pair or exception of ``nb``.
     """
-    method = nb.getNonbondedMethod()
-    if method == _NB.LJPME:
-        raise ValueError("NonbondedForce uses LJPME; smooth_system supports only cutoff LJ")
-    if smooth_coulomb and method in (_NB.Ewald, _NB.PME):
-        raise ValueError(
-            "smooth_coulomb=True needs a non-Ewald NonbondedForce method "
-            "(NoCutoff, CutoffNonPeriodic, CutoffPeriodic); this one uses Ewald/PME"
-        )
-    _check_offsets(nb)
-    n = nb.getNumParticles()
-    q = np.empty(n)
-    sig = np.empty(n)
-    eps = np.empty(n)
-    for i in range(n):
-        qi, si, ei = nb.getParticleParameters(i)
-        q[i] = qi.value_in_unit(mm.unit.elementary_charge)
-        sig[i] = si.value_in_unit(mm.unit.nanometer)
-        eps[i] = ei.value_in_unit(mm.unit.kilojoule_per_mole)
-    exc = []
-    for k in range(nb.getNumExceptions()):
-        i, j, qq, s, e = nb.getExceptionParameters(k)
-        exc.append(
-            (
-                i,
-                j,
-                qq.value_in_unit(mm.unit.elementary_charge**2),
-                s.value_in_unit(mm.unit.nanometer),
-                e.value_in_unit(mm.unit.kilojoule_per_mole),
-            )
-        )
-    cutoff = nb.getCutoffDistance()
-    switch = nb.getSwitchingDistance() if nb.getUseSwitchingFunction() else None
-    custom_method = _METHOD_MAP[method]
+    if not isinstance(nb, _NB):
+        raise TypeError(f"nb must be an openmm.NonbondedForce, got {type(nb).__name__}")
+    _check_supported(nb, smooth_coulomb)
+    p = _read_parameters(nb)
+    width = width_nm(width, "width", maximum=_width_limit(p, grid), limit_name=(
+        f"nm: the table's width_max {grid.width_max!r} times the smallest LJ sigma of "
+        "this system"))
+    custom_method = _METHOD_MAP[nb.getNonbondedMethod()]
     periodic = custom_method == mm.CustomNonbondedForce.CutoffPeriodic
+    common = dict(width=width, width_parameter=width_parameter, grid=grid,
+                  exact_at_zero=exact_at_zero)
     pair = smoothed_lj_force(
-        sig,
-        eps,
-        width=width,
-        nonbonded_method=custom_method,
-        cutoff=cutoff,
-        switch_distance=switch if custom_method != mm.CustomNonbondedForce.NoCutoff else None,
+        p.sigma, p.epsilon, nonbonded_method=custom_method, cutoff=nb.getCutoffDistance(),
+        switch_distance=(nb.getSwitchingDistance() if nb.getUseSwitchingFunction()
+                         and custom_method != mm.CustomNonbondedForce.NoCutoff else None),
         use_long_range_correction=bool(periodic and nb.getUseDispersionCorrection()),
-        exclusions=[(i, j) for i, j, *_ in exc],
-        charges=q if smooth_coulomb else None,
-        reaction_field_dielectric=nb.getReactionFieldDielectric(),
-        width_parameter=width_parameter,
-        grid=grid,
-        exact_at_zero=exact_at_zero,
+        exclusions=[(i, j) for i, j, *_ in p.exceptions],
+        charges=p.charge if smooth_coulomb else None,
+        reaction_field_dielectric=nb.getReactionFieldDielectric(), **common,
     )
     pair.setForceGroup(nb.getForceGroup())
-    moved = [x for x in exc if x[4] != 0.0 or (smooth_coulomb and x[2] != 0.0)]
+    moved = [x for x in p.exceptions if x[4] != 0.0 or (smooth_coulomb and x[2] != 0.0)]
     bonds = None
     if moved:
         bonds = smoothed_lj_bond_force(
-            [(x[0], x[1]) for x in moved],
-            [x[3] for x in moved],
-            [x[4] for x in moved],
+            [(x[0], x[1]) for x in moved], [x[3] for x in moved], [x[4] for x in moved],
             charge_products=[x[2] for x in moved] if smooth_coulomb else None,
-            width=width,
             periodic=bool(periodic and nb.getExceptionsUsePeriodicBoundaryConditions()),
-            width_parameter=width_parameter,
-            grid=grid,
-            exact_at_zero=exact_at_zero,
+            **common,
         )
         bonds.setForceGroup(nb.getForceGroup())
-    charges = None
-    if not smooth_coulomb:
-        charges = copy.deepcopy(nb)
-        for i in range(n):
-            qi, si, _ = nb.getParticleParameters(i)
-            charges.setParticleParameters(i, qi, si, 0.0)
-        for k in range(nb.getNumExceptions()):
-            i, j, qq, s, _ = nb.getExceptionParameters(k)
-            charges.setExceptionParameters(k, i, j, qq, s, 0.0)
-        charges.setUseDispersionCorrection(False)
-    return charges, pair, bonds
+    return (None if smooth_coulomb else _charges_only(nb)), pair, bonds
 
 
 def smooth_system(
@@ -161,7 +171,7 @@ def smooth_system(
     *,
     smooth_coulomb: bool = False,
     r_core: float = R_CORE,
-    width_max: float = 2.0,
+    width_max: float = WIDTH_MAX,
     width_parameter: str = WIDTH_PARAMETER,
     grid: TableGrid | None = None,
     exact_at_zero: bool = True,
@@ -173,7 +183,8 @@ def smooth_system(
     system : openmm.System
         The original (not modified).
     width : float or Quantity
-        Initial width (nm), the default value of the global parameter ``width_parameter``.
+        Initial width (nm), the default value of the global parameter ``width_parameter``;
+        ``ValueError`` (naming the largest allowed width) beyond the table's range.
     smooth_coulomb : bool
         Also smooth the charges (``erf(r / 2w) / r``); only for NoCutoff and the
         reaction-field cutoff methods, ``ValueError`` with Ewald/PME.
@@ -203,29 +214,26 @@ def smooth_system(
     """
     if not isinstance(system, mm.System):
         raise ValueError(f"system must be an openmm.System, got {type(system).__name__}")
-    _scalar_nm(width, "width")
+    width_nm(width, "width")
+    check_parameter_name(width_parameter)
     if grid is None:
         grid = TableGrid(width_max=width_max, r_core=r_core)
+    elif not isinstance(grid, TableGrid):
+        raise TypeError(f"grid must be a TableGrid, got {type(grid).__name__}")
     out = copy.deepcopy(system)
     nb_indices = [k for k in range(out.getNumForces()) if isinstance(out.getForce(k), _NB)]
     if not nb_indices:
         raise ValueError("system has no NonbondedForce to smooth")
-    new_forces = []
-    for k in nb_indices:
-        new_forces.append(
-            smoothed_forces(
-                out.getForce(k),
-                width=width,
-                smooth_coulomb=smooth_coulomb,
-                width_parameter=width_parameter,
-                grid=grid,
-                exact_at_zero=exact_at_zero,
-            )
-        )
+    new_forces = [
+        smoothed_forces(out.getForce(k), width=width, smooth_coulomb=smooth_coulomb,
+                        width_parameter=width_parameter, grid=grid,
+                        exact_at_zero=exact_at_zero)
+        for k in nb_indices
+    ]
     for k in sorted(nb_indices, reverse=True):
         out.removeForce(k)
-    for charges, pair, bonds in new_forces:
-        for f in (charges, pair, bonds):
+    for forces in new_forces:
+        for f in forces:
             if f is not None:
                 out.addForce(f)
     return out

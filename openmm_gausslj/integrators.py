@@ -20,8 +20,17 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from .forces import WIDTH_PARAMETER, _scalar_nm
-from .state import GaussLJState, max_width_for_system
+from ase_gausslj.schedules import (
+    ExplicitSchedule,
+    LinearSchedule,
+    WidthSchedule,
+    check_anneal_range,
+    check_non_increasing,
+)
+
+from .expressions import WIDTH_PARAMETER
+from .inputs import positive_int, scalar_float, width_nm
+from .state import GaussLJState, check_no_coincident, check_width_for_system
 
 __all__ = [
     "AnnealedLangevinIntegrator",
@@ -34,63 +43,93 @@ __all__ = [
 _SCHEDULES = ("linear", "geometric")
 
 
+def _anneal_range(width_start, width_end, schedule: str) -> tuple[float, float]:
+    """The schedule's end points in nm, checked by the package's one annealing rule."""
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+    w0, w1 = check_anneal_range(width_nm(width_start, "width_start"),
+                                width_nm(width_end, "width_end"))
+    if schedule == "geometric" and w1 <= 0:
+        raise ValueError("a geometric schedule needs width_start > 0 and width_end > 0")
+    return w0, w1
+
+
+def _width_at(w0: float, w1: float, frac: float, schedule: str) -> float:
+    """The width a fraction ``frac`` in [0, 1] along the schedule (as on the device)."""
+    if schedule == "linear":
+        return w0 + (w1 - w0) * frac
+    return w0 * (w1 / w0) ** frac
+
+
+def width_schedule(width_start, width_end, n_steps: int, schedule: str = "linear"
+                   ) -> WidthSchedule:
+    """The schedule ``w_0 .. w_n`` as an ``ase_gausslj.schedules.WidthSchedule``.
+
+    Like every schedule of the package it ends at 0: the widths after ``n`` steps are
+    ``widths[:n_steps + 1]`` (a final 0 is appended when ``width_end > 0``).
+    """
+    w0, w1 = _anneal_range(width_start, width_end, schedule)
+    n = positive_int(n_steps, "n_steps")
+    if schedule == "linear":
+        return LinearSchedule(w0, n + 1, stop=w1)
+    return ExplicitSchedule([_width_at(w0, w1, k / n, schedule) for k in range(n + 1)])
+
+
 def schedule_widths(width_start, width_end, n_steps: int, schedule: str = "linear") -> np.ndarray:
     """Widths ``w_0 .. w_n`` (nm) of a schedule; ``w_k`` is the width after ``k`` steps.
 
     ``linear``: ``w0 + (w1 - w0) k / n``; ``geometric``: ``w0 (w1 / w0)^(k / n)`` (both
-    widths > 0). Beyond ``n`` the width stays at ``w1``.
+    widths > 0). Beyond ``n`` the width stays at ``w1``. Annealing never increases the
+    width: ``width_end > width_start`` is a ``ValueError``
+    (``ase_gausslj.schedules.check_anneal_range``).
     """
-    w0 = _scalar_nm(width_start, "width_start")
-    w1 = _scalar_nm(width_end, "width_end")
-    n = _check_steps(n_steps)
-    _check_schedule(schedule, w0, w1)
-    k = np.arange(n + 1) / n
+    n = positive_int(n_steps, "n_steps")
+    return np.asarray(width_schedule(width_start, width_end, n, schedule).widths[: n + 1])
+
+
+def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: str) -> None:
+    """``V/2 R/2 O R/2 [width update] V/2`` with constraints after every drift and kick."""
+
+    def drift() -> None:
+        integrator.addComputePerDof("x", "x + 0.5*dt*v")
+        integrator.addComputePerDof("x1", "x")
+        integrator.addConstrainPositions()
+        integrator.addComputePerDof("v", "v + (x - x1)/(0.5*dt)")
+
+    integrator.addPerDofVariable("x1", 0.0)
+    integrator.addUpdateContextState()
+    integrator.addComputePerDof("v", "v + 0.5*dt*f/m")
+    integrator.addConstrainVelocities()
+    drift()
+    integrator.addComputePerDof("v", "a*v + b*sqrt(kT/m)*gaussian")
+    integrator.addConstrainVelocities()
+    drift()
+    integrator.addComputeGlobal("gausslj_step", "gausslj_step + 1")
+    frac = "min(gausslj_step, gausslj_nsteps)/gausslj_nsteps"
     if schedule == "linear":
-        return w0 + (w1 - w0) * k
-    return w0 * (w1 / w0) ** k
-
-
-def _check_steps(n_steps) -> int:
-    if isinstance(n_steps, bool) or int(n_steps) != n_steps or int(n_steps) < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-    return int(n_steps)
-
-
-def _check_schedule(schedule: str, w0: float, w1: float) -> None:
-    if schedule not in _SCHEDULES:
-        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
-    if schedule == "geometric" and (w0 <= 0 or w1 <= 0):
-        raise ValueError("a geometric schedule needs width_start > 0 and width_end > 0")
-
-
-def _strip_unit(value, u, name: str) -> float:
-    if unit.is_quantity(value):
-        value = value.value_in_unit(u)
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
+        expr = f"gausslj_w0 + (gausslj_w1 - gausslj_w0)*{frac}"
+    else:
+        expr = f"gausslj_w0*(gausslj_w1/gausslj_w0)^({frac})"
+    integrator.addComputeGlobal(parameter, expr)
+    integrator.addComputePerDof("v", "v + 0.5*dt*f/m")
+    integrator.addConstrainVelocities()
 
 
 class AnnealedLangevinIntegrator(mm.CustomIntegrator):
     """Langevin (BAOAB) integrator that anneals the smoothing width on the device.
 
-    Each step is ``V/2 R/2 O R/2 [width update] V/2``: half kick, half drift,
-    Ornstein-Uhlenbeck velocity update, half drift, then the width moves to its value
-    for the next step and the second half kick uses the forces at the new positions and
-    the new width (so there is one force evaluation per step). After ``n_steps`` steps
+    Each step is ``V/2 R/2 O R/2 [width update] V/2``: the width moves to its value for
+    the next step before the second half kick, so that kick uses the forces at the new
+    positions and the new width (one force evaluation per step). After ``n_steps`` steps
     the width stays at ``width_end``. Constraints are applied after every drift and kick.
 
     Parameters
     ----------
-    temperature : float or Quantity
-        Kelvin.
-    friction : float or Quantity
-        Collision rate (1/ps).
-    timestep : float or Quantity
-        Step (ps).
+    temperature, friction, timestep : float or Quantity
+        Kelvin (>= 0), collision rate (1/ps, >= 0), step (ps, > 0).
     width_start, width_end : float or Quantity
-        Schedule end points (nm).
+        Schedule end points (nm), ``width_end <= width_start`` (annealing only removes
+        smoothing).
     n_steps : int
         Steps over which the width moves.
     schedule : {"linear", "geometric"}
@@ -98,7 +137,7 @@ class AnnealedLangevinIntegrator(mm.CustomIntegrator):
     parameter : str
         Name of the width context parameter.
     system : openmm.System, optional
-        If given, both widths are checked against the table's range for this System.
+        If given, ``width_start`` is checked against the table's range for this System.
 
     Notes
     -----
@@ -107,79 +146,38 @@ class AnnealedLangevinIntegrator(mm.CustomIntegrator):
     ``gausslj_step`` counts the steps taken.
     """
 
-    def __init__(
-        self,
-        temperature,
-        friction,
-        timestep,
-        width_start,
-        width_end,
-        n_steps: int,
-        schedule: str = "linear",
-        parameter: str = WIDTH_PARAMETER,
-        system: mm.System | None = None,
-    ) -> None:
-        t_k = _strip_unit(temperature, unit.kelvin, "temperature")
-        gamma = _strip_unit(friction, unit.picosecond**-1, "friction")
-        dt = _strip_unit(timestep, unit.picosecond, "timestep")
-        if t_k < 0 or gamma < 0 or dt <= 0:
-            raise ValueError("temperature and friction must be >= 0 and timestep > 0")
-        w0 = _scalar_nm(width_start, "width_start")
-        w1 = _scalar_nm(width_end, "width_end")
-        n = _check_steps(n_steps)
-        _check_schedule(schedule, w0, w1)
-        if system is not None:
-            wmax = max_width_for_system(system, parameter)
-            if max(w0, w1) > wmax * (1 + 1e-12):
-                raise ValueError(
-                    f"schedule reaches width {max(w0, w1)} nm beyond the table's range "
-                    f"{wmax} nm for this system"
-                )
+    def __init__(self, temperature, friction, timestep, width_start, width_end,
+                 n_steps: int, schedule: str = "linear", parameter: str = WIDTH_PARAMETER,
+                 system: mm.System | None = None) -> None:
+        t_k = scalar_float(temperature, unit.kelvin, "temperature", minimum=0.0)
+        gamma = scalar_float(friction, unit.picosecond**-1, "friction", minimum=0.0)
+        dt = scalar_float(timestep, unit.picosecond, "timestep", minimum=0.0, strict=True)
+        w0, w1 = _anneal_range(width_start, width_end, schedule)
+        n = positive_int(n_steps, "n_steps")
+        if system is not None:  # the schedule never exceeds width_start
+            check_width_for_system(w0, system, "width_start", parameter)
         super().__init__(dt)
         self.width_start, self.width_end, self.n_steps = w0, w1, n
         self.schedule, self.parameter = schedule, parameter
         kt = (unit.MOLAR_GAS_CONSTANT_R * t_k * unit.kelvin).value_in_unit(unit.kilojoule_per_mole)
         a = math.exp(-gamma * dt)
-        self.addGlobalVariable("a", a)
-        self.addGlobalVariable("b", math.sqrt(max(0.0, 1.0 - a * a)))
-        self.addGlobalVariable("kT", kt)
-        self.addGlobalVariable("gausslj_step", 0.0)
-        self.addGlobalVariable("gausslj_nsteps", float(n))
-        self.addGlobalVariable("gausslj_w0", w0)
-        self.addGlobalVariable("gausslj_w1", w1)
-        self.addPerDofVariable("x1", 0.0)
-        self.addUpdateContextState()
-        self.addComputePerDof("v", "v + 0.5*dt*f/m")
-        self.addConstrainVelocities()
-        self._drift()
-        self.addComputePerDof("v", "a*v + b*sqrt(kT/m)*gaussian")
-        self.addConstrainVelocities()
-        self._drift()
-        self.addComputeGlobal("gausslj_step", "gausslj_step + 1")
-        frac = "min(gausslj_step, gausslj_nsteps)/gausslj_nsteps"
-        if schedule == "linear":
-            expr = f"gausslj_w0 + (gausslj_w1 - gausslj_w0)*{frac}"
-        else:
-            expr = f"gausslj_w0*(gausslj_w1/gausslj_w0)^({frac})"
-        self.addComputeGlobal(parameter, expr)
-        self.addComputePerDof("v", "v + 0.5*dt*f/m")
-        self.addConstrainVelocities()
-
-    def _drift(self) -> None:
-        self.addComputePerDof("x", "x + 0.5*dt*v")
-        self.addComputePerDof("x1", "x")
-        self.addConstrainPositions()
-        self.addComputePerDof("v", "v + (x - x1)/(0.5*dt)")
+        for name, value in (("a", a), ("b", math.sqrt(max(0.0, 1.0 - a * a))), ("kT", kt),
+                            ("gausslj_step", 0.0), ("gausslj_nsteps", float(n)),
+                            ("gausslj_w0", w0), ("gausslj_w1", w1)):
+            self.addGlobalVariable(name, value)
+        _add_baoab_step(self, schedule, parameter)
 
     def width_at(self, step: int) -> float:
         """Scheduled width (nm) after ``step`` steps."""
-        k = min(max(int(step), 0), self.n_steps) / self.n_steps
-        if self.schedule == "linear":
-            return self.width_start + (self.width_end - self.width_start) * k
-        return self.width_start * (self.width_end / self.width_start) ** k
+        frac = min(max(int(step), 0), self.n_steps) / self.n_steps
+        return _width_at(self.width_start, self.width_end, frac, self.schedule)
 
     def reset(self, context: mm.Context) -> None:
-        """Restart the schedule: step counter 0 and the context's width = ``width_start``."""
+        """Restart the schedule: step counter 0 and the context's width = ``width_start``.
+
+        Positions are not looked at (reset may come before ``setPositions``); see
+        :func:`openmm_gausslj.state.check_no_coincident` for coincident particles.
+        """
         self.setGlobalVariableByName("gausslj_step", 0.0)
         GaussLJState(self.width_start, self.parameter).apply_to_context(context)
 
@@ -187,6 +185,17 @@ class AnnealedLangevinIntegrator(mm.CustomIntegrator):
     def step_count(self) -> int:
         """Steps taken since construction or the last :meth:`reset`."""
         return int(round(self.getGlobalVariableByName("gausslj_step")))
+
+
+def _stage_widths(widths: Iterable, context: mm.Context, parameter: str) -> list[float]:
+    """Stage widths in nm: non-empty, non-increasing, inside the table for the context."""
+    ws = [width_nm(w, "widths") for w in widths]
+    if not ws:
+        raise ValueError("widths must not be empty")
+    check_non_increasing(ws, "widths")
+    check_width_for_system(ws[0], context.getSystem(), "widths[0]", parameter)
+    check_no_coincident(context, parameter)
+    return ws
 
 
 def anneal_simulation(
@@ -205,16 +214,9 @@ def anneal_simulation(
     minimization). Returns ``[(width, potential energy in kJ/mol)]`` at the end of each
     stage; ``callback(width, simulation)`` is called after each stage.
     """
-    ws = [_scalar_nm(w, "widths") for w in widths]
-    if not ws:
-        raise ValueError("widths must not be empty")
-    n = int(steps_per_width)
-    if n < 0:
-        raise ValueError(f"steps_per_width must be >= 0, got {steps_per_width}")
+    n = 0 if steps_per_width == 0 else positive_int(steps_per_width, "steps_per_width")
     context = simulation.context
-    wmax = max_width_for_system(context.getSystem(), parameter)
-    if max(ws) > wmax * (1 + 1e-12):
-        raise ValueError(f"widths reach {max(ws)} nm, beyond the table's range {wmax} nm")
+    ws = _stage_widths(widths, context, parameter)
     out = []
     for w in ws:
         context.setParameter(parameter, w)
@@ -295,7 +297,7 @@ def homotopy_minimize(
     context : openmm.Context
         Positions are updated in place.
     widths : iterable of float or Quantity
-        Widths (nm), usually decreasing.
+        Widths (nm), non-increasing (a ``WidthSchedule`` works too).
     tolerance : float or Quantity
         Minimizer tolerance (kJ/mol/nm, root-mean-square force).
     max_iterations : int
@@ -308,13 +310,18 @@ def homotopy_minimize(
     list of (width, energy)
         Energy (kJ/mol) after each stage.
     """
-    ws = [_scalar_nm(w, "widths") for w in widths]
+    ws = _stage_widths(widths, context, parameter)
     if final_width is not None:
-        ws.append(_scalar_nm(final_width, "final_width"))
-    tol = _strip_unit(tolerance, unit.kilojoule_per_mole / unit.nanometer, "tolerance")
-    wmax = max_width_for_system(context.getSystem(), parameter)
-    if ws and max(ws) > wmax * (1 + 1e-12):
-        raise ValueError(f"widths reach {max(ws)} nm, beyond the table's range {wmax} nm")
+        final = width_nm(final_width, "final_width")
+        if final > ws[-1]:
+            raise ValueError(f"final_width ({final!r}) must not exceed the last width "
+                             f"({ws[-1]!r}): annealing only removes smoothing")
+        ws.append(final)
+    tol = scalar_float(tolerance, unit.kilojoule_per_mole / unit.nanometer, "tolerance",
+                       minimum=0.0, strict=True)
+    if isinstance(max_iterations, bool) or int(max_iterations) != max_iterations \
+            or max_iterations < 0:
+        raise ValueError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
     out = []
     for w in ws:
         context.setParameter(parameter, w)

@@ -12,9 +12,17 @@ import math
 import openmm as mm
 import openmm.unit as unit
 
-from .forces import TABLE_NAME, WIDTH_PARAMETER, _scalar_nm, width_max_parameter
+from .expressions import WIDTH_PARAMETER, width_max_parameter
+from .inputs import coincident_pairs, width_nm
+from .table import TABLE_NAME
 
-__all__ = ["GaussLJState", "max_width_for_system", "smoothed_force_indices"]
+__all__ = [
+    "GaussLJState",
+    "max_width_for_system",
+    "smoothed_force_indices",
+    "check_width_for_system",
+    "check_no_coincident",
+]
 
 
 def _uses_table(force: mm.Force, parameter: str) -> bool:
@@ -60,6 +68,44 @@ def max_width_for_system(system: mm.System, parameter: str = WIDTH_PARAMETER) ->
     return best
 
 
+def check_width_for_system(width, system: mm.System, name: str = "width",
+                           parameter: str = WIDTH_PARAMETER) -> float:
+    """``width`` (nm) checked against the table's range for ``system`` (``ValueError``)."""
+    return width_nm(width, name, maximum=max_width_for_system(system, parameter),
+                    limit_name="nm, the table's range for this system: width_max times "
+                    "the smallest sigma")
+
+
+def _exclusion_set(force: mm.CustomNonbondedForce) -> set[tuple[int, int]]:
+    return {tuple(sorted(force.getExclusionParticles(k))) for k in range(force.getNumExclusions())}
+
+
+def check_no_coincident(context: mm.Context, parameter: str = WIDTH_PARAMETER) -> None:
+    """``ValueError`` if two coincident particles of ``context`` meet in a smoothed pair force.
+
+    OpenMM's ``CustomNonbondedForce`` kernels divide dE/dr by r (Reference) or compute
+    ``r = r2 * rsqrt(r2)`` (CPU), so a pair at exactly r = 0 has NaN forces whatever the
+    expression. Excluded pairs (a Drude particle on its parent atom) and the bond forces
+    of 1-4 pairs (finite at r = 0) are fine. O(N log N) when nothing coincides.
+    """
+    pos = context.getState(getPositions=True).getPositions(asNumpy=True)
+    pairs = coincident_pairs(pos.value_in_unit(unit.nanometer))
+    if not pairs:
+        return
+    system = context.getSystem()
+    for k in smoothed_force_indices(system, parameter):
+        force = system.getForce(k)
+        if not isinstance(force, mm.CustomNonbondedForce):
+            continue
+        excluded = _exclusion_set(force)
+        for i, j in pairs:
+            if (i, j) not in excluded:
+                raise ValueError(
+                    f"positions: particles {i} and {j} coincide (r = 0), where OpenMM's "
+                    "custom nonbonded kernels give NaN forces; move one of them"
+                )
+
+
 class GaussLJState:
     """The smoothing width as a thermodynamic state (like openmmtools' AlchemicalState).
 
@@ -88,7 +134,7 @@ class GaussLJState:
 
     @width.setter
     def width(self, value) -> None:
-        self._width = _scalar_nm(value, "width")
+        self._width = width_nm(value, "width")
 
     @property
     def width_quantity(self) -> unit.Quantity:
@@ -120,13 +166,7 @@ class GaussLJState:
 
     def check_system(self, system: mm.System) -> None:
         """``ValueError`` if the width is beyond the table for some pair of ``system``."""
-        wmax = max_width_for_system(system, self.parameter)
-        if self._width > wmax * (1.0 + 1e-12):
-            raise ValueError(
-                f"width {self._width} nm exceeds the table's range for this system "
-                f"({wmax} nm = width_max * smallest sigma); build the forces with a larger "
-                "width_max"
-            )
+        check_width_for_system(self._width, system, "width", self.parameter)
 
     def apply_to_system(self, system: mm.System) -> None:
         """Set the default width of every smoothed force of ``system`` (checked)."""

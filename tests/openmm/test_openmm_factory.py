@@ -8,6 +8,7 @@ import openmm.app as app
 import openmm.unit as unit
 import pytest
 
+from ase_gausslj.core.defaults import R_CORE
 from ase_gausslj.core.potential import smoothed_coulomb, smoothed_lj
 from openmm_gausslj import WIDTH_PARAMETER, GaussLJState, smooth_system
 from openmm_gausslj.data import alanine_dipeptide_pdb
@@ -86,8 +87,8 @@ def _min_reduced_distance(pairs):
 
 
 def r_core_margin():
-    """Width-0 equality holds for pairs beyond r_core sigma_ij (0.8)."""
-    return 0.8
+    """Width-0 equality holds for pairs beyond r_core sigma_ij (the default core)."""
+    return R_CORE
 
 
 def test_vacuum_exact_at_width_zero(forcefield, peptide):

@@ -68,8 +68,46 @@ def test_integrator_moves_width_every_step(schedule):
     assert ctx.getParameter(WIDTH_PARAMETER) == pytest.approx(w1)
     assert integ.width_at(5) == pytest.approx(expected[4])
     # the forces seen by the next step are those of the new width
-    st = ctx.getState(getEnergy=True)
+    st = ctx.getState(getEnergy=True, getForces=True, getPositions=True)
     assert np.isfinite(st.getPotentialEnergy()._value)
+    direct = mm.Context(_system(width=w1), mm.VerletIntegrator(0.001), _ref())
+    direct.setPositions(st.getPositions())
+    ref = direct.getState(getEnergy=True, getForces=True)
+    np.testing.assert_allclose(st.getForces(asNumpy=True)._value,
+                               ref.getForces(asNumpy=True)._value, rtol=1e-12, atol=1e-10)
+    assert st.getPotentialEnergy()._value == pytest.approx(ref.getPotentialEnergy()._value,
+                                                           rel=1e-12)
+
+
+def test_integrator_second_kick_uses_forces_at_the_new_width():
+    """With no friction and no noise one step is velocity Verlet with the width moved
+    before the second half kick: v1 = v0 + dt/2 (f(x0, w0) + f(x1, w1)) / m."""
+    w0, w1, dt = 0.1, 0.02, 0.002
+    system = _system()
+    integ = AnnealedLangevinIntegrator(0, 0, dt, w0, w1, 1, system=system)
+    ctx = mm.Context(system, integ, _ref())
+    x0 = _lj13()
+    v0 = np.random.default_rng(4).normal(0, 0.3, x0.shape)
+    ctx.setPositions(x0)
+    ctx.setVelocities(v0)
+    integ.reset(ctx)
+    integ.step(1)
+    st = ctx.getState(getPositions=True, getVelocities=True)
+    x1 = st.getPositions(asNumpy=True)._value
+    v1 = st.getVelocities(asNumpy=True)._value
+
+    def force(x, w):
+        c = mm.Context(_system(width=w), mm.VerletIntegrator(0.001), _ref())
+        c.setPositions(x)
+        return c.getState(getForces=True).getForces(asNumpy=True)._value
+
+    f0 = force(x0, w0)
+    np.testing.assert_allclose(x1, x0 + dt * (v0 + 0.5 * dt * f0 / MASS), rtol=0, atol=1e-12)
+    expected = v0 + 0.5 * dt * (f0 + force(x1, w1)) / MASS
+    np.testing.assert_allclose(v1, expected, rtol=0, atol=1e-10)
+    # and not the forces at the old width (the check could fail)
+    stale = v0 + 0.5 * dt * (f0 + force(x1, w0)) / MASS
+    assert np.max(np.abs(stale - expected)) > 1e-6
 
 
 def test_integrator_runs_many_steps_on_cpu_and_anneals():

@@ -1,0 +1,110 @@
+"""Lepton expressions of the smoothed pair energy, in the openmmtools style.
+
+An expression is a list of ``;``-separated statements: the energy first, then the named
+sub-expressions it uses (Lepton resolves them bottom-up). The energy of a pair is
+
+    eps * F(x, y)  [+ ONE_4PI_EPS0 * qq * (erf(r / 2w) / r + krf r^2 - crf)]
+
+with ``x = r / sigma``, ``y = w / sigma`` and ``F`` the reduced smoothed LJ: the 2-D table
+(:mod:`openmm_gausslj.table`), the analytic heat-kernel tail beyond ``x_tail``, and, with
+``exact_at_zero``, the analytic regularized LJ at width exactly 0.
+
+Both terms are finite at ``r = 0`` (the table starts at ``x = 0``; the Coulomb term uses
+``erf(u)/u -> 2/sqrt(pi)``), so coincident particles have a finite energy.
+"""
+
+from __future__ import annotations
+
+from ase_gausslj.core.potential import lj_affine_coefficients
+
+from .table import TABLE_NAME, TableGrid, tail_coefficients
+
+__all__ = [
+    "ONE_4PI_EPS0",
+    "WIDTH_PARAMETER",
+    "width_max_parameter",
+    "reduced_expression",
+    "coulomb_terms",
+    "SAFE_R",
+]
+
+WIDTH_PARAMETER = "gausslj_width"
+"""Default name of the global context parameter holding the width (nm)."""
+
+ONE_4PI_EPS0 = 138.93545764438198
+"""Coulomb constant in kJ mol^-1 nm e^-2, as OpenMM's ``NonbondedForce`` uses it."""
+
+SAFE_R = "gr = select(step(r), r, 0)"
+"""The pair distance of a ``CustomNonbondedForce``, 0 where OpenMM's CPU kernel gives NaN.
+
+The CPU platform computes ``r = r2 * rsqrt(r2)``, NaN at ``r2 = 0``; ``step(NaN) = 0``.
+"""
+
+_NAN_GUARD_FLOOR = 1e-10  # nm; smallest width used inside erf(r / 2w) (width 0 = plain 1/r)
+_GUARD_SLACK = 1.000001  # w / sigma computed in single precision may overshoot y_max by ~1e-7;
+# the table's ghost nodes above sqrt(y_max) keep the spline exact there
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
+
+def width_max_parameter(width_parameter: str = WIDTH_PARAMETER) -> str:
+    """Name of the (constant) global parameter holding the table's reduced ``y_max``."""
+    return f"{width_parameter}_max_reduced"
+
+
+def _tail_statement(grid: TableGrid) -> str:
+    """``gtail = -4 x^-6 (1 + a1 q + a2 q^2 + ...)`` in Horner form, ``q = y^2 / x^2``."""
+    horner = "0"
+    for c in tail_coefficients(grid)[:0:-1]:
+        horner = f"gq*({c!r} + {horner})" if horner != "0" else f"gq*{c!r}"
+    return f"gtail = -4*gi6*(1 + {horner})"
+
+
+def reduced_expression(
+    eps: str, x: str, y: str, grid: TableGrid, width_parameter: str, exact_at_zero: bool
+) -> list[str]:
+    """Lepton statements: energy ``eps * F(x, y)`` with the out-of-table guard.
+
+    The table value is divided by ``step(y_max - y)``: a width beyond the table is never
+    evaluated silently (the energy becomes infinite or NaN). With ``exact_at_zero`` the
+    width-0 case uses the analytic regularized LJ (so a smoothed System at width 0
+    reproduces the original to rounding); otherwise the table is used at every width.
+    """
+    guard = f"step({width_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - gy)"
+    table = f"select(step(gx - {grid.x_tail!r}), gtail, {TABLE_NAME}(gz, gp))/{guard}"
+    if exact_at_zero:
+        a, b = lj_affine_coefficients(grid.r_core)
+        lines = [
+            f"{eps}*select(gy, {table}, glj)",
+            f"glj = select(step(gx - {grid.r_core!r}), 4*gi6*(gi6 - 1), {a!r} + {b!r}*gx)",
+        ]
+    else:
+        lines = [f"{eps}*{table}"]
+    return lines + [
+        _tail_statement(grid),
+        "gq = gy*gy/gx2",
+        "gi6 = 1/(gx2*gx2*gx2)",
+        f"gz = {grid.z_expression('gx', 'gx2')}",
+        "gx2 = gx*gx",
+        "gp = sqrt(gy)",
+        f"gx = {x}",
+        f"gy = {y}",
+    ]
+
+
+def coulomb_terms(
+    prefactor: str, r: str, width_parameter: str, krf: float = 0.0, crf: float = 0.0
+) -> tuple[str, list[str]]:
+    """The smoothed Coulomb term to append to the energy, and its sub-expressions.
+
+    ``erf(r / 2w) / r`` is written ``erf(u) / u / 2w`` with ``u = r / 2w`` and the limit
+    ``2 / sqrt(pi)`` at ``u = 0``, finite at ``r = 0`` for ``w > 0``. At width 0 a floor
+    of 1e-10 nm keeps ``erf`` defined (``erf(r / 2e-10) = 1`` beyond 1e-9 nm: plain 1/r).
+    """
+    terms = "gcoul"
+    if krf != 0.0 or crf != 0.0:
+        terms += f" + {krf!r}*{r}^2 - {crf!r}"
+    return f" + {ONE_4PI_EPS0!r}*{prefactor}*({terms})", [
+        f"gcoul = select(gu, erf(gu)/gu, {_TWO_OVER_SQRT_PI!r})/(2*gwc)",
+        f"gu = {r}/(2*gwc)",
+        f"gwc = max({width_parameter}, {_NAN_GUARD_FLOOR!r})",
+    ]
