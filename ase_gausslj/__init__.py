@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "PairResult": "ase_gausslj.core.energy",
     "SmoothedLJ": "ase_gausslj.core.energy",
     "neighbor_pairs": "ase_gausslj.core.neighbors",
-    "R_CORE": "ase_gausslj.core.potential",
+    "R_CORE": "ase_gausslj.core.defaults",
     "regularized_lj": "ase_gausslj.core.potential",
     "smoothed_coulomb": "ase_gausslj.core.potential",
     "smoothed_lj": "ase_gausslj.core.potential",

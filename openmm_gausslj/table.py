@@ -31,13 +31,16 @@ derivative per pair.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 import openmm as mm
 
-from ase_gausslj.core.defaults import R_CORE
+from ase_gausslj.core import potential
+from ase_gausslj.core.cache import cached_arrays
+from ase_gausslj.core.closed_forms import heat_coefficients
+from ase_gausslj.core.defaults import R_CORE, WIDTH_MAX
 from ase_gausslj.core.potential import smoothed_lj
+from ase_gausslj.core.validation import check_width
 
 __all__ = [
     "TABLE_NAME",
@@ -84,7 +87,7 @@ class TableGrid:
         a: float = 0.35,
         c1: float = 1.2,
         c2: float = 8.0,
-        width_max: float = 2.0,
+        width_max: float = WIDTH_MAX,
         r_core: float = R_CORE,
         ghost: int = 4,
     ) -> None:
@@ -95,7 +98,7 @@ class TableGrid:
         for name, c in (("c1", c1), ("c2", c2)):
             if not (np.isfinite(c) and c > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {c!r}")
-        if not (np.isfinite(width_max) and width_max > 0):
+        if check_width(width_max, "width_max") <= 0:
             raise ValueError(f"width_max must be a positive finite number, got {width_max!r}")
         if not (np.isfinite(r_core) and r_core > 0):
             raise ValueError(f"r_core must be a positive finite number, got {r_core!r}")
@@ -180,32 +183,39 @@ def tail_coefficients(grid: TableGrid, tol: float = 1e-6) -> list[float]:
     (``~exp(-(x - r_core)^2 / 4 y^2)``) are negligible beyond ``x_tail``.
     """
     qmax = float(grid.p_nodes()[-1]) ** 4 / grid.x_tail**2
+    # the one heat-kernel recurrence (ase_gausslj.core.closed_forms) at unit t: a_k
+    a = heat_coefficients(6, 1.0, 62)
     coef = [1.0]
-    k = 0
-    while True:
-        nxt = coef[-1] * (6 + 2 * k) * (5 + 2 * k) / (k + 1)
-        k += 1
-        if nxt * qmax**k < tol or k > 60:
+    for k in range(1, 61):
+        if a[k] * qmax**k < tol:
             break
-        coef.append(nxt)
+        coef.append(float(a[k]))
     return coef
 
 
 DEFAULT_GRID = TableGrid()
 
 
-_CACHE_VERSION = "3"  # bump when the grid layout or the values' definition changes
+_CACHE_VERSION = "4"  # bump when the grid layout or the values' definition changes
 
 
-def _cache_path(key: tuple, source: str) -> str | None:
-    """On-disk cache file (``$GAUSSLJ_CACHE_DIR`` or ``~/.cache/gausslj``; '' disables)."""
-    d = os.environ.get("GAUSSLJ_CACHE_DIR")
-    if d is None:
-        d = os.path.join(os.path.expanduser("~"), ".cache", "gausslj")
-    if not d:
-        return None
-    tag = "-".join(repr(k) for k in key)
-    return os.path.join(d, f"openmm-table-v{_CACHE_VERSION}-{source}-{tag}.npy")
+def _cache_key(grid: TableGrid, source: str) -> dict:
+    """Every input that changes the grid values (see :mod:`ase_gausslj.core.cache`)."""
+    key = {
+        "version": _CACHE_VERSION,
+        "source": source,
+        "grid": list(grid.key()),
+        # the exact values come from the core's quadrature: its settings are inputs too
+        "quad": [float(q) for q in potential._QUAD],
+        "gl_order": int(potential._GL_X.size),
+        "small_width": potential.SMALL_WIDTH,
+    }
+    if source == "table":
+        from ase_gausslj.core.table import get_table
+
+        tab = get_table(r_core=grid.r_core, width_max=grid.width_max)
+        key["table"] = tab.cache_key()
+    return key
 
 
 def _compute_values(grid: TableGrid, source: str) -> np.ndarray:
@@ -235,25 +245,12 @@ def _compute_values(grid: TableGrid, source: str) -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def _table_values_cached(key: tuple, source: str) -> np.ndarray:
     grid = TableGrid(*key)
-    path = _cache_path(key, source)
-    out = None
-    if path is not None:
-        try:
-            out = np.load(path)
-            if out.shape != (grid.nz * grid.np_,) or not np.all(np.isfinite(out)):
-                out = None
-        except (OSError, ValueError):
-            out = None
-    if out is None:
-        out = _compute_values(grid, source)
-        if path is not None:
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = f"{path}.{os.getpid()}.tmp.npy"
-                np.save(tmp, out)
-                os.replace(tmp, path)
-            except OSError:
-                pass  # read-only home: recomputed next time
+    n = grid.nz * grid.np_
+    arrays = cached_arrays(
+        "openmm-table", _cache_key(grid, source),
+        lambda: {"values": _compute_values(grid, source)}, expect={"values": (n,)},
+    )
+    out = arrays["values"]
     out.setflags(write=False)
     return out
 

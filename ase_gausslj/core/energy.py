@@ -15,13 +15,14 @@ from functools import lru_cache
 import numpy as np
 
 from . import kernels
-from .neighbors import neighbor_pairs
-from .potential import R_CORE
+from .defaults import R_CORE, WIDTH_MAX
+from .neighbors import check_cell, check_cutoff, check_pbc, neighbor_pairs
 from .table import get_table
-from .validation import check_finite, check_positions, check_width
+from .validation import check_finite, check_finite_nonneg, check_positions, check_width
 
 __all__ = ["PairResult", "SmoothedLJ"]
 
+_EXACT_BELOW = 1e-8
 _CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
 # placeholders for outputs the kernels do not write when not asked for
 _NO_ATOMS = np.zeros(0)
@@ -53,7 +54,7 @@ class SmoothedLJ:
         Well depth and length; per-atom arrays are combined by Lorentz-Berthelot
         (``eps_ij = sqrt(eps_i eps_j)``, ``sig_ij = (sig_i + sig_j) / 2``).
     r_core : float
-        Regularization radius in units of ``sig_ij`` (paper: 0.8).
+        Regularization radius in units of ``sig_ij`` (paper: ``R_CORE`` = 0.8).
     width_max : float
         Largest reduced width ``width / sig_ij`` the table must cover.
 
@@ -61,10 +62,14 @@ class SmoothedLJ:
     -----
     Table slices (one per pair type and width) are cached, so annealing the width costs
     ~50 us per new width, never a table rebuild. ``width == 0`` uses the analytic
-    regularized LJ (exact, no table).
+    regularized LJ (exact, no table), and so do reduced widths below 1e-8, where it is
+    closer to ``V_s`` than the table's interpolation (so a tiny width gives width 0's
+    result to ~1e-9, not the table's ~1e-7).
     """
 
-    def __init__(self, epsilon=1.0, sigma=1.0, *, r_core: float = R_CORE, width_max: float = 2.0):
+    def __init__(
+        self, epsilon=1.0, sigma=1.0, *, r_core: float = R_CORE, width_max: float = WIDTH_MAX
+    ):
         eps = check_finite(epsilon, "epsilon")
         sig = check_finite(sigma, "sigma")
         if np.any(eps < 0):
@@ -111,12 +116,20 @@ class SmoothedLJ:
         """Stacked per-type kernel arguments at this width (cached)."""
         nt = self.eps_ij.size
         red = width / self.sig_ij
-        if np.any(red > self.table.width_max * (1 + 1e-12)):
-            raise ValueError(
-                f"width {width} is {red.max():.4g} sigma_ij, beyond the table's width_max "
-                f"{self.table.width_max}; pass a larger width_max"
-            )
-        exact = width == 0.0
+        if np.any(red > self.table.width_max):
+            # the table names its limit; the message says which width and pair type
+            t = int(np.argmax(red))
+            try:
+                self.table.check_width(float(red[t]), "width")
+            except ValueError as exc:
+                raise ValueError(
+                    f"width {width} is {red[t]:.4g} sigma_ij for pair type {t}: {exc}; "
+                    "pass a larger width_max"
+                ) from None
+        # below _EXACT_BELOW (reduced) the analytic width-0 form is closer to V_s than the
+        # table's interpolation (its error, ~15 s relative at the kink, is under the
+        # table's ~1e-7 there), so tiny widths reproduce width 0 exactly
+        exact = width == 0.0 or bool(np.all(red < _EXACT_BELOW))
         prm = np.zeros((nt, 3))
         prm[:, 0] = self.eps_ij
         prm[:, 1] = 1.0 / self.sig_ij
@@ -216,25 +229,9 @@ class SmoothedLJ:
         width = check_width(width)
         n = len(pos)
         types = self._types_for(n)
-        periodic = np.zeros(3, dtype=bool) if pbc is None else np.broadcast_to(
-            np.asarray(pbc, dtype=bool), (3,)
-        ).copy()
-        if cutoff_mode not in _CUTOFF_MODES:
-            raise ValueError(f"cutoff_mode must be one of {sorted(_CUTOFF_MODES)}")
-        if periodic.any() and cutoff is None:
-            raise ValueError("a periodic system needs a finite cutoff")
-        if cutoff is not None:
-            cutoff = float(cutoff)
-            if not (math.isfinite(cutoff) and cutoff > 0):
-                raise ValueError(f"cutoff must be a positive finite number, got {cutoff}")
-        if cutoff is None and cutoff_mode != "none":
-            raise ValueError("cutoff_mode 'shift'/'taper' needs a cutoff")
-        mode = _CUTOFF_MODES[cutoff_mode]
-        ro2 = 0.0
-        if mode == 2:
-            if taper_start is None or not (0 <= taper_start < cutoff):
-                raise ValueError("taper_start must satisfy 0 <= taper_start < cutoff")
-            ro2 = float(taper_start) ** 2
+        cutoff, cell, periodic, mode, ro2, skin = _check_compute_options(
+            cutoff, cell, pbc, cutoff_mode, taper_start, skin
+        )
         args = self._slices(width, cutoff if mode == 1 else None)
         forces = np.empty((n, 3))
         energies = np.zeros(n) if per_atom else np.zeros(0)
@@ -265,7 +262,7 @@ class SmoothedLJ:
     def _neighbors(self, pos, cutoff, cell, periodic, skin):
         if skin is None:
             skin = 0.3 * float(self.species_sig.max())
-        cell_arr = np.zeros((3, 3)) if cell is None else np.asarray(cell, dtype=np.float64)
+        cell_arr = np.zeros((3, 3)) if cell is None else cell
         key = (len(pos), cutoff, skin, cell_arr.tobytes(), periodic.tobytes())
         if self._nl is not None and self._nl_key == key:
             moved = np.max(np.sum((pos - self._nl[3]) ** 2, axis=1)) if len(pos) else 0.0
@@ -289,3 +286,36 @@ class SmoothedLJ:
         if not np.all(np.isfinite(energies)):
             raise FloatingPointError("non-finite energy in a replica")
         return energies, forces
+
+
+def _check_compute_options(cutoff, cell, pbc, cutoff_mode, taper_start, skin):
+    """Validate :meth:`SmoothedLJ.compute`'s options once, naming the bad argument.
+
+    Returns ``(cutoff, cell, periodic, mode, ro2, skin)`` with ``cell`` a finite (3, 3)
+    array or None, ``periodic`` a bool array of 3 and ``mode`` the kernel's cutoff code.
+    """
+    if not isinstance(cutoff_mode, str) or cutoff_mode not in _CUTOFF_MODES:
+        raise ValueError(
+            f"cutoff_mode must be one of {sorted(_CUTOFF_MODES)}, got {cutoff_mode!r}"
+        )
+    periodic = check_pbc(pbc)
+    cell = check_cell(cell)
+    if cutoff is not None:
+        cutoff = check_cutoff(cutoff)
+    elif periodic.any():
+        raise ValueError("cutoff: a periodic system needs a finite cutoff")
+    if cutoff is None and cutoff_mode != "none":
+        raise ValueError(f"cutoff_mode {cutoff_mode!r} needs a cutoff")
+    if skin is not None:
+        skin = float(check_finite_nonneg(skin, "skin"))
+    mode = _CUTOFF_MODES[cutoff_mode]
+    ro2 = 0.0
+    if mode == 2:
+        if taper_start is None:
+            raise ValueError("taper_start is required with cutoff_mode='taper'")
+        start = float(check_finite_nonneg(taper_start, "taper_start"))
+        if not start < cutoff:
+            raise ValueError(f"taper_start must satisfy 0 <= taper_start < cutoff, got {start}")
+        ro2 = start * start
+    return cutoff, cell, periodic, mode, ro2, skin
+

@@ -1,15 +1,18 @@
 """Numba pair loops for ``E_s(X) = sum_{i<j} eps_ij F(r_ij / sig_ij, s / sig_ij)``.
 
-Kernels take plain float64/int64 arrays and never validate: :mod:`ase_gausslj.energy`
+Kernels take plain float64/int64 arrays and never validate: :mod:`ase_gausslj.core.energy`
 does. Per pair *type* ``t`` (``t = type_i * n_species + type_j``) the kernels read
 ``prm[t] = (eps, inv_sig, shift)`` and the type's table slice, stacked along the first
 axis (``coef[t]``, ``ssc[t]``, ``ta[t]``, ``tb[t]``; see
-:class:`ase_gausslj.table.TableSlice`); the segment layout and ``core`` are shared by all
+:class:`ase_gausslj.core.table.TableSlice`); the segment layout and ``core`` are shared by all
 types. ``exact`` selects the analytic regularized LJ (width 0).
 
 Pairs are evaluated a row at a time (all ``j > i`` of one ``i``, or a chunk of a pair
 list) by :func:`_pair_row`: numba reference-counts array arguments at every call, so a
-per-pair helper taking the table arrays would cost more than the lookup itself.
+per-pair helper taking the table arrays would cost more than the lookup itself. For the
+same reason ``_pair_row``, ``_allpairs_core`` and ``pairlist`` stay long (~60-80 lines):
+splitting them into smaller jitted functions costs speed. The rare-pair closed forms
+(smoothed cone, kink, heat-kernel tail) come from :mod:`.closed_forms`, inlined.
 
 Cutoff modes: 0 none, 1 energy shifted by ``prm[t, 2]`` inside the cutoff (ASE's
 ``smooth=False``), 2 ASE's smooth cutoff function in ``r^2`` between ``ro2`` and ``rc2``.
@@ -20,8 +23,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .potential import cone_eval
-from .table import kink_eval
+from .closed_forms import cone_eval, heat_tail_eval, kink_eval
+from .plain_lj import plain_lj_allpairs, plain_lj_pairlist
 
 __all__ = [
     "allpairs",
@@ -97,22 +100,7 @@ def _pair_row(
         rr = np.sqrt(r2[p])
         xp = rr * inv
         if xp >= r_max:
-            y = 1.0 / (xp * xp)
-            y3 = y * y * y
-            pa = y3 * y3
-            pb = y3
-            vv = 0.0
-            dd = 0.0
-            for k in range(ta.shape[1]):
-                ea = ta[t, k] * pa
-                eb = tb[t, k] * pb
-                vv += ea - eb
-                dd += -(12.0 + 2.0 * k) * ea + (6.0 + 2.0 * k) * eb
-                pa *= y
-                pb *= y
-                if abs(ea) + abs(eb) < 1e-18 * (abs(vv) + 1e-300):
-                    break
-            dd /= xp
+            vv, dd = heat_tail_eval(xp, ta, tb, t)
         else:
             k = 0 if xp < seg_lo[1] else 1
             row, f = _locate(xp, seg_lo[k], seg_inv_h[k], seg_n[k], seg_off[k])
@@ -355,72 +343,6 @@ def pairlist(
                 energies[j] += 0.5 * eq
             if want_virial:
                 _add_virial(virial, atom_vir, i, j, g, d[q, 0], d[q, 1], d[q, 2], want_atoms)
-    return etot
-
-
-# --- plain LJ anchors for benchmarks (no table, no regularization) -------------------
-
-
-@nb.njit(cache=True)
-def plain_lj_allpairs(pos, forces):
-    """Bare 4(r^-12 - r^-6) over all pairs (reduced units): the speed anchor."""
-    n = pos.shape[0]
-    forces[:] = 0.0
-    etot = 0.0
-    for i in range(n):
-        xi = pos[i, 0]
-        yi = pos[i, 1]
-        zi = pos[i, 2]
-        fxi = 0.0
-        fyi = 0.0
-        fzi = 0.0
-        for j in range(i + 1, n):
-            dx = pos[j, 0] - xi
-            dy = pos[j, 1] - yi
-            dz = pos[j, 2] - zi
-            i2 = 1.0 / (dx * dx + dy * dy + dz * dz)
-            i6 = i2 * i2 * i2
-            etot += 4.0 * i6 * (i6 - 1.0)
-            g = -(48.0 * i6 * i6 - 24.0 * i6) * i2
-            fx = g * dx
-            fy = g * dy
-            fz = g * dz
-            fxi += fx
-            fyi += fy
-            fzi += fz
-            forces[j, 0] -= fx
-            forces[j, 1] -= fy
-            forces[j, 2] -= fz
-        forces[i, 0] += fxi
-        forces[i, 1] += fyi
-        forces[i, 2] += fzi
-    return etot
-
-
-@nb.njit(cache=True)
-def plain_lj_pairlist(pos, pi, pj, shifts, rc2, forces):
-    """Bare LJ over a pair list with a cutoff (reduced units): the speed anchor."""
-    forces[:] = 0.0
-    etot = 0.0
-    for k in range(pi.size):
-        i = pi[k]
-        j = pj[k]
-        dx = pos[j, 0] + shifts[k, 0] - pos[i, 0]
-        dy = pos[j, 1] + shifts[k, 1] - pos[i, 1]
-        dz = pos[j, 2] + shifts[k, 2] - pos[i, 2]
-        r2 = dx * dx + dy * dy + dz * dz
-        if r2 >= rc2:
-            continue
-        i2 = 1.0 / r2
-        i6 = i2 * i2 * i2
-        etot += 4.0 * i6 * (i6 - 1.0)
-        g = -(48.0 * i6 * i6 - 24.0 * i6) * i2
-        forces[i, 0] += g * dx
-        forces[i, 1] += g * dy
-        forces[i, 2] += g * dz
-        forces[j, 0] -= g * dx
-        forces[j, 1] -= g * dy
-        forces[j, 2] -= g * dz
     return etot
 
 

@@ -15,7 +15,9 @@ import math
 import numba as nb
 import numpy as np
 
-__all__ = ["neighbor_pairs"]
+from .validation import check_finite, check_positions
+
+__all__ = ["neighbor_pairs", "check_cutoff", "check_pbc", "check_cell"]
 
 
 @nb.njit(cache=True, inline="always")
@@ -28,12 +30,10 @@ def _positive(s0, s1, s2):
 
 
 @nb.njit(cache=True)
-def _build(frac, cell, periodic, rc, bmag):
+def _wrap(frac, periodic):
+    """Fractional coordinates wrapped into [0, 1) along periodic directions, and the
+    integer lattice shifts that did it."""
     n = frac.shape[0]
-    nb_ = np.ones(3, dtype=np.int64)
-    lo = np.zeros(3)
-    width = np.ones(3)
-    m = np.ones(3, dtype=np.int64)
     wrap = np.zeros((n, 3), dtype=np.int64)
     f = frac.copy()
     for k in range(3):
@@ -45,19 +45,55 @@ def _build(frac, cell, periodic, rc, bmag):
                 if f[i, k] >= 1.0:  # rounding
                     f[i, k] -= 1.0
                     wrap[i, k] += 1
-            nb_[k] = max(1, int(math.floor(1.0 / (rc * bmag[k]))))
-            lo[k] = 0.0
+    return f, wrap
+
+
+@nb.njit(cache=True)
+def _bin_layout(f, periodic, rc, bmag):
+    """Bins per direction, their origin and width in fractional units.
+
+    Every bin is at least ``rc |b_k|`` wide, so neighbours lie in the adjacent bins. A
+    non-periodic direction is binned over the atoms' extent; a flat one (zero extent)
+    gets one bin. The total number of bins is bounded by ~2 per atom: a sparse system
+    (atoms far apart) would otherwise ask for (extent / rc)^3 empty bins; wider bins
+    cost nothing there, and a dense system has fewer bins than atoms anyway.
+    """
+    n = f.shape[0]
+    nb_ = np.ones(3, dtype=np.int64)
+    lo = np.zeros(3)
+    span = np.ones(3)
+    for k in range(3):
+        need = rc * bmag[k]
+        if not periodic[k]:
+            lo[k] = f[:, k].min()
+            span[k] = f[:, k].max() - lo[k]
+        # floor() of a huge ratio stays a float until the cap below
+        nb_[k] = int(max(1.0, min(math.floor(span[k] / need), float(1 << 20))))
+    limit = max(27, 2 * n)
+    while nb_[0] * nb_[1] * nb_[2] > limit:
+        k = 0
+        for q in range(1, 3):
+            if nb_[q] > nb_[k]:
+                k = q
+        nb_[k] = max(1, nb_[k] // 2)
+    width = np.empty(3)
+    m = np.ones(3, dtype=np.int64)
+    for k in range(3):
+        if periodic[k]:
             width[k] = 1.0 / nb_[k]
+            # a cutoff longer than the cell reaches m images away
             m[k] = max(1, int(math.ceil(rc * bmag[k] * nb_[k] - 1e-12)))
         else:
-            fmin = f[:, k].min()
-            fmax = f[:, k].max()
-            span = fmax - fmin
-            nb_[k] = max(1, int(math.floor(span / (rc * bmag[k]))))
-            nb_[k] = min(nb_[k], 1 << 10)
-            lo[k] = fmin
-            width[k] = max(span / nb_[k], 1e-300)
-            m[k] = 1 if span / nb_[k] >= rc * bmag[k] else int(math.ceil(rc * bmag[k] / width[k]))
+            # at least the cutoff wide (rounding of span / nb_ could make it a hair less)
+            width[k] = max(span[k] / nb_[k], rc * bmag[k])
+    return nb_, lo, width, m
+
+
+@nb.njit(cache=True)
+def _sort_into_bins(f, nb_, lo, width):
+    """Each atom's bin (per direction), and the atoms ordered by flat bin index:
+    bin ``c`` holds ``order[start[c]:start[c + 1]]`` (a counting sort)."""
+    n = f.shape[0]
     bins = np.empty((n, 3), dtype=np.int64)
     flat = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -80,6 +116,16 @@ def _build(frac, cell, periodic, rc, bmag):
     for i in range(n):
         order[fill[flat[i]]] = i
         fill[flat[i]] += 1
+    return bins, start, order
+
+
+@nb.njit(cache=True)
+def _build(frac, cell, periodic, rc, bmag):
+    """Pairs within ``rc`` (a numba kernel: its loops stay together for speed)."""
+    n = frac.shape[0]
+    f, wrap = _wrap(frac, periodic)
+    nb_, lo, width, m = _bin_layout(f, periodic, rc, bmag)
+    bins, start, order = _sort_into_bins(f, nb_, lo, width)
     # wrapped cartesian positions
     pos = np.empty((n, 3))
     for i in range(n):
@@ -167,17 +213,50 @@ def _effective_cell(positions, cell, pbc, rc):
     return cell
 
 
+def check_cutoff(cutoff, name: str = "cutoff") -> float:
+    """A pair cutoff: a positive finite number; ValueError naming ``name`` otherwise."""
+    try:
+        v = float(cutoff)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a positive finite number, got {cutoff!r}") from exc
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {cutoff!r}")
+    return v
+
+
+def check_pbc(pbc, name: str = "pbc") -> np.ndarray:
+    """Periodicity flags as a bool array of 3 (None: none periodic)."""
+    if pbc is None:
+        return np.zeros(3, dtype=bool)
+    p = np.asarray(pbc)
+    if p.ndim > 1 or p.size not in (1, 3) or p.dtype.kind not in "biu":
+        raise ValueError(f"{name} must be a bool or 3 bools, got {pbc!r}")
+    return np.broadcast_to(p.astype(bool), (3,)).copy()
+
+
+def check_cell(cell, name: str = "cell") -> np.ndarray | None:
+    """Lattice vectors as a finite float64 (3, 3) array (rows), or None."""
+    if cell is None:
+        return None
+    arr = check_finite(cell, name)
+    if arr.shape != (3, 3):
+        raise ValueError(f"{name} must have shape (3, 3), got {arr.shape}")
+    return arr
+
+
 def neighbor_pairs(positions, cutoff: float, cell=None, pbc=None):
     """Half neighbor list within ``cutoff``.
 
     Returns ``(i, j, shifts)`` with ``shifts`` (P, 3) cartesian vectors such that the pair
     vector is ``positions[j] + shifts - positions[i]``; each unordered pair (and each
-    periodic image of it) appears once.
+    periodic image of it) appears once. Flat (zero-extent) and sparse (far apart) atoms
+    are fine: non-periodic directions are binned over the atoms' extent, with at most ~2
+    bins per atom.
     """
-    positions = np.ascontiguousarray(positions, dtype=np.float64)
-    if pbc is None:
-        pbc = np.zeros(3, dtype=bool)
-    pbc = np.broadcast_to(np.asarray(pbc, dtype=bool), (3,)).copy()
+    positions = check_positions(positions)
+    cutoff = check_cutoff(cutoff)
+    pbc = check_pbc(pbc)
+    cell = check_cell(cell)
     if cell is None:
         cell = np.zeros((3, 3))
     if len(positions) == 0:
@@ -187,5 +266,5 @@ def neighbor_pairs(positions, cutoff: float, cell=None, pbc=None):
     inv = np.linalg.inv(c)
     frac = positions @ inv
     bmag = np.linalg.norm(inv, axis=0)  # |b_k|: reciprocal vectors are inv's columns
-    pi, pj, sh = _build(frac, c, pbc, float(cutoff), bmag)
+    pi, pj, sh = _build(frac, c, pbc, cutoff, bmag)
     return pi, pj, sh.astype(np.float64) @ c

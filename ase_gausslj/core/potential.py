@@ -20,7 +20,11 @@ taken analytically, so the derivatives are as accurate as the value.
 The integral is done by composite Gauss-Legendre quadrature on segments split at
 ``r_core`` (where ``g''`` jumps), at ``r + k sqrt(2) s`` (so every segment is at most one
 standard deviation of the Gaussian wide), and geometrically above ``r_core`` (where ``g``
-behaves like ``u**-11``). Width 0 is the regularized LJ exactly.
+behaves like ``u**-11``); the nodes are placed in the offset ``u - r``, so rounding of
+``u`` does not cost digits at small widths. Width 0 is the regularized LJ exactly, and
+below ``SMALL_WIDTH`` (1e-6, where the quadrature's window ~ the width meets rounding) a
+closed-form small-width expansion takes over (smoothed cone + kink + heat-kernel series,
+:mod:`.closed_forms`), exact to double precision down to subnormal widths.
 
 References
 ----------
@@ -35,6 +39,14 @@ import math
 import numba as nb
 import numpy as np
 
+from .closed_forms import (
+    cone_eval,
+    cone_smoothing,
+    heat_series,
+    kink_coefficients,
+    kink_eval,
+    lj_affine_coefficients,
+)
 from .defaults import R_CORE
 from .validation import check_finite_nonneg
 
@@ -47,6 +59,7 @@ __all__ = [
     "smoothed_coulomb",
     "cone_eval",
     "cone_smoothing",
+    "SMALL_WIDTH",
 ]
 
 
@@ -59,13 +72,10 @@ _GL_X_FAST, _GL_W_FAST = np.polynomial.legendre.leggauss(12)
 _QUAD_FAST = np.array([8.5, 1.7, 1.5])
 _SQRT_PI = math.sqrt(math.pi)
 
-
-def lj_affine_coefficients(r_core: float = R_CORE) -> tuple[float, float]:
-    """Return ``(a, b)`` such that ``V(u) = a + b u`` for ``u <= r_core``."""
-    r_core = float(r_core)
-    v = 4.0 * (r_core**-12 - r_core**-6)
-    dv = 4.0 * (-12.0 * r_core**-13 + 6.0 * r_core**-7)
-    return v - dv * r_core, dv
+#: Below this width the quadrature's nodes (spread over ~sig around r) lose digits to
+#: rounding, and :func:`_small_width` is exact to double precision: the two are used
+#: on either side of it (they agree to ~1e-12 relative there, tests check it).
+SMALL_WIDTH = 1e-6
 
 
 @nb.njit(cache=True, inline="always")
@@ -143,26 +153,30 @@ def _smoothed_scalar(r, s, rc, a, b, glx, glw, quad):
     dv = 0.0
     ds = 0.0
     for k in range(bp.size - 1):
-        u0 = bp[k]
-        u1 = bp[k + 1]
-        half = 0.5 * (u1 - u0)
-        mid = 0.5 * (u1 + u0)
+        # nodes in the offset d = u - r: u itself carries a rounding error ~ eps r, which
+        # the odd moment d / s^2 of dV/dr would amplify by r / s^2 at small widths
+        d0 = bp[k] - r
+        d1 = bp[k + 1] - r
+        half = 0.5 * (d1 - d0)
+        mid = 0.5 * (d1 + d0)
         if half <= 0.0:
             continue
         sv = 0.0
         sdv = 0.0
         sds = 0.0
         for q in range(glx.size):
-            u = mid + half * glx[q]
+            d = mid + half * glx[q]
+            u = r + d
             gu = _g(u, rc, a, b)
-            d = u - r
             e1 = math.exp(-0.25 * d * d * inv_s2)
             x = r * u * inv_s2
             ex = math.exp(-x)
-            if r > 0.0:
+            if x > 1e-8:
                 h = -math.expm1(-x) / r
             else:
-                h = u * inv_s2
+                # -expm1(-x) / r = (u / s^2) (1 - x/2 + ...): no division by a tiny or
+                # subnormal r (where x itself underflows)
+                h = u * inv_s2 * (1.0 - 0.5 * x)
             dh = (u * inv_s2) ** 2 * _q_series(x)
             w = glw[q] * gu * e1
             sv += w * h
@@ -175,13 +189,55 @@ def _smoothed_scalar(r, s, rc, a, b, glx, glw, quad):
 
 
 @nb.njit(cache=True, parallel=True)
-def _smoothed_array(r, s, rc, a, b, glx, glw, quad, out_v, out_dv, out_ds):
+def _smoothed_array(r, s, rc, a, b, c2, c3, glx, glw, quad, out_v, out_dv, out_ds):
     for i in nb.prange(r.size):
         if s[i] == 0.0:
             out_v[i], out_dv[i] = _reg_lj(r[i], rc, a, b)
             out_ds[i] = 0.0
+        elif s[i] < SMALL_WIDTH:
+            out_v[i], out_dv[i], out_ds[i] = _small_width(r[i], s[i], rc, a, b, c2, c3)
         else:
             out_v[i], out_dv[i], out_ds[i] = _smoothed_scalar(r[i], s[i], rc, a, b, glx, glw, quad)
+
+
+@nb.njit(cache=True)
+def _small_width(r, s, rc, a, b, c2, c3):
+    """(V_s, dV_s/dr, dV_s/ds) for ``0 < s < SMALL_WIDTH`` in closed form.
+
+    ``g = u V`` is the affine core's ``u (a + b u)`` plus, above ``rc``, the jump
+    polynomial ``c2 (u - rc)^2 + c3 (u - rc)^3 + O((u - rc)^4)``. Smoothed: ``a + b M(r)``
+    (the cone) plus the truncated-moment kink within ``9 sig`` of ``rc`` (the neglected
+    quartic term is ~1e5 sig^4, below 1e-18 here); beyond ``rc + 9 sig`` the core's weight
+    is below e^-40 and the heat-kernel series of LJ is exact. ``dV/ds`` follows from the
+    heat equation ``dV/ds = 2 s (g''_s / r)``, with ``d/dsig E[(d + sig Z)_+^k] = sig k (k-1)
+    E[(d + sig Z)_+^(k-2)]`` for the kink and ``dM/dsig = (2 sig / r) erf(r / (sqrt 2 sig))``.
+    """
+    sig = math.sqrt(2.0) * s
+    d = r - rc
+    if d > 9.0 * sig:
+        v, dv = heat_series(r, s, 40)
+        # dV/ds = 2 s exp(s^2 Δ) ΔV; two terms reach double precision for s < 1e-5
+        lap = 4.0 * (132.0 * r**-14 - 30.0 * r**-8)
+        lap2 = 4.0 * (24024.0 * r**-16 - 1680.0 * r**-10)
+        return v, dv, 2.0 * s * (lap + s * s * lap2)
+    m, dm = cone_eval(r, sig)
+    v = a + b * m
+    dv = b * dm
+    y = r / sig
+    if y < 1e-3:
+        dm_dsig = 2.0 * 0.7978845608028654 * (1.0 - y * y / 6.0)
+    else:
+        dm_dsig = 2.0 * math.erf(y * 0.7071067811865476) / y
+    ds = math.sqrt(2.0) * b * dm_dsig
+    if d >= -9.0 * sig:
+        kk, dk = kink_eval(r, sig, rc, c2, c3)
+        v += kk
+        dv += dk
+        z = d / sig
+        e0 = 0.5 * math.erfc(-z * 0.7071067811865476)
+        e1 = sig * (z * e0 + 0.3989422804014327 * math.exp(-0.5 * z * z))
+        ds += math.sqrt(2.0) * sig * (2.0 * c2 * e0 + 6.0 * c3 * e1) / r
+    return v, dv, ds
 
 
 def _broadcast(r, width):
@@ -202,12 +258,16 @@ def _evaluate(r, width, r_core):
     r_core = _check_core(r_core)
     rb, wb = _broadcast(r, width)
     a, b = lj_affine_coefficients(r_core)
-    flat_r = np.ascontiguousarray(rb, dtype=np.float64).ravel()
-    flat_w = np.ascontiguousarray(wb, dtype=np.float64).ravel()
+    # copies, not views: a broadcast view (e.g. a scalar width against an empty r) is
+    # flagged read-only-in-future and numba warns about it; the copy is O(n) next to
+    # the quadrature
+    flat_r = np.array(rb, dtype=np.float64, order="C").ravel()
+    flat_w = np.array(wb, dtype=np.float64, order="C").ravel()
     v = np.empty_like(flat_r)
     dv = np.empty_like(flat_r)
     ds = np.empty_like(flat_r)
-    _smoothed_array(flat_r, flat_w, r_core, a, b, _GL_X, _GL_W, _QUAD, v, dv, ds)
+    c2, c3 = kink_coefficients(r_core)
+    _smoothed_array(flat_r, flat_w, r_core, a, b, c2, c3, _GL_X, _GL_W, _QUAD, v, dv, ds)
     shape = rb.shape
     return v.reshape(shape), dv.reshape(shape), ds.reshape(shape)
 
@@ -226,9 +286,10 @@ def smoothed_lj(r, width, r_core: float = R_CORE):
         Pair distance(s), in units of sigma, ``r >= 0``.
     width : array_like
         Gaussian width(s) ``s >= 0`` (per-coordinate standard deviation), in units of
-        sigma; broadcasts against ``r``. ``width = 0`` is the regularized LJ exactly.
+        sigma; broadcasts against ``r``. ``width = 0`` is the regularized LJ exactly;
+        there is no lower limit (tiny and subnormal widths use the small-width expansion).
     r_core : float
-        Core radius below which LJ is continued affinely (default 0.8, the paper's).
+        Core radius below which LJ is continued affinely (default ``R_CORE`` = 0.8).
 
     Returns
     -------
@@ -278,49 +339,3 @@ def smoothed_coulomb(r, width):
         phi = np.where(zero_w, inv, phi)
         dphi = np.where(zero_w, -inv * inv, dphi)
     return phi, dphi
-
-
-@nb.njit(cache=True, inline="always")
-def cone_eval(x, sig):
-    """``M(x) = E|x + sig Z|`` (Z standard normal in 3-D, ``|x| = x``) and ``dM/dx``.
-
-    ``M = sig sqrt(2/pi) e^(-y^2/2) + (x + sig^2/x) erf(y / sqrt 2)``, ``y = x / sig``;
-    a series below ``y = 0.01`` (the closed form cancels there), ``x + sig^2/x`` above
-    ``y = 8.6`` (where erf is 1 to double precision).
-    """
-    if sig == 0.0:
-        return x, 1.0
-    y = x / sig
-    c = 0.7978845608028654  # sqrt(2/pi)
-    if y > 8.6:
-        return x + sig * sig / x, 1.0 - 1.0 / (y * y)
-    if y < 1e-2:
-        y2 = y * y
-        m = sig * c * (2.0 + y2 / 3.0 - y2 * y2 / 60.0 + y2 * y2 * y2 / 840.0)
-        dm = c * (2.0 * y / 3.0 - 4.0 * y * y2 / 60.0 + 6.0 * y * y2 * y2 / 840.0)
-        return m, dm
-    e = math.exp(-0.5 * y * y)
-    er = math.erf(y * 0.7071067811865476)
-    return sig * c * e + (x + sig * sig / x) * er, (1.0 - 1.0 / (y * y)) * er + c * e / y
-
-
-@nb.njit(cache=True)
-def _cone_array(r, sig, m, dm):
-    for i in range(r.size):
-        m[i], dm[i] = cone_eval(r[i], sig[i])
-
-
-def cone_smoothing(r, sig):
-    """``M(r) = E|x + sig Z|`` for ``|x| = r``, Z standard normal in 3-D, and ``dM/dr``.
-
-    This is the smoothing of the cone ``|x|``; with ``sig = sqrt(2) s`` it gives the
-    smoothed affine core ``a + b M`` in closed form (used by the table near r = 0).
-    Broadcasts ``r`` against ``sig``; ``sig = 0`` gives ``M = r``.
-    """
-    rb, sb = np.broadcast_arrays(np.asarray(r, dtype=np.float64), np.asarray(sig, dtype=np.float64))
-    flat_r = np.ascontiguousarray(rb).ravel()
-    flat_s = np.ascontiguousarray(sb).ravel()
-    m = np.empty(flat_r.size)
-    dm = np.empty(flat_r.size)
-    _cone_array(flat_r, flat_s, m, dm)
-    return m.reshape(rb.shape), dm.reshape(rb.shape)

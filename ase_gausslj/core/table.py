@@ -14,14 +14,14 @@ Layout
   near ``r_core`` have the width's own length scale), 3.5 % relative spacing at large widths.
   ``V_s`` is even in ``s``, so the grid is mirrored to ``-s_k`` for interpolation near 0.
 * **Near r = 0** the affine core ``a + b u`` smooths to ``a + b M(r)`` with
-  ``M(r) = E|x + sqrt(2) s Z|`` in closed form (:func:`ase_gausslj.potential.cone_smoothing`),
+  ``M(r) = E|x + sqrt(2) s Z|`` in closed form (:func:`.closed_forms.cone_smoothing`),
   a feature of size ``~ b s`` on the length scale ``s`` that no fixed grid resolves at small
   ``s``. The inner segment therefore stores the remainder ``V - a - b M`` (smooth there: its
   nearest non-smoothness is ``r_core``) and the lookup adds ``a + b M`` back.
 * **Around r_core** the jumps of the 2nd and 3rd derivatives of ``g = u V`` smooth into a
   feature of width ~ s (amplitude ~ s^2 V''(r_core)); the fine segment stores
   ``V - K`` with ``K`` the smoothed jump polynomial in closed form (truncated Gaussian
-  moments, :func:`kink_eval`), faded out above s ~ 0.05 where the grid resolves it.
+  moments, :func:`.closed_forms.kink_eval`), faded out above s ~ 0.05 where the grid resolves it.
 * **Beyond r_max**: the heat-kernel series ``exp(s^2 Δ)`` applied to ``4(r^-12 - r^-6)``,
   with ``Δ r^-n = n (n - 1) r^-(n+2)`` (the 3-D radial Laplacian), i.e.
   ``V_s(r) = sum_k s^(2k)/k! Δ^k V(r)``; the contribution of the regularized core is
@@ -36,6 +36,7 @@ interpolated energy (C1 in r), so MD at fixed width conserves energy.
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import time
@@ -44,23 +45,32 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from .potential import (
-    _GL_W_FAST,
-    _GL_X_FAST,
-    _QUAD_FAST,
-    R_CORE,
-    _reg_lj,
-    _smoothed_scalar,
+from .cache import cached_arrays
+from .closed_forms import (
+    TAIL_TERMS,
     cone_smoothing,
+    heat_series,
+    kink_array,
+    kink_coefficients,
+    kink_eval,  # noqa: F401  (re-exported: it lived here before closed_forms)
     lj_affine_coefficients,
+    tail_coefficients,
 )
+from .defaults import R_CORE, WIDTH_MAX
+from .kernels import pair_values
+from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
 from .validation import check_finite_nonneg, check_width
 
 __all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
 
-_TAIL_TERMS = 40
-_VERSION = "8"
-_KINK_FADE = 0.05  # bump when the grid or the quadrature changes
+# bump _VERSION when the node values' definition changes in a way the cache key below
+# does not see (the key already holds the grid, quadrature, fade and tail settings)
+_VERSION = "9"
+_KINK_FADE = 0.05
+_NODE_TAIL_TERMS = 80  # terms of the heat-kernel series at far nodes (stops when negligible)
+# r segments: [0, r_core - 0.1, r_core + 0.1, max(2.5, ..), 6, r_max] and their spacings
+_R_SPACING = (0.003, 5e-4, 0.0015, 0.01, 0.05)
+_W_C = 0.005  # width grid s_k = c (exp(k d) - 1)
 
 
 @dataclass(frozen=True)
@@ -87,50 +97,6 @@ class TableSlice:
     scalars: np.ndarray
     tail_a: np.ndarray
     tail_b: np.ndarray
-
-
-def _tail_coefficients(width: float, n_terms: int = _TAIL_TERMS):
-    """Coefficients of ``V = sum_k A_k x^(6+k) - B_k x^(3+k)``, ``x = r^-2``."""
-    t = width * width
-    ta = np.zeros(n_terms)
-    tb = np.zeros(n_terms)
-    pa = 4.0
-    pb = 4.0
-    for k in range(n_terms):
-        ta[k] = pa
-        tb[k] = pb
-        pa *= t * (12 + 2 * k) * (11 + 2 * k) / (k + 1)
-        pb *= t * (6 + 2 * k) * (5 + 2 * k) / (k + 1)
-    return ta, tb
-
-
-@nb.njit(cache=True, inline="always")
-def kink_eval(x, sig, rc, c2, c3):
-    """Smoothed jump part of ``g = u V`` at ``r_core``, divided by ``x``: (K, dK/dx).
-
-    ``kappa(u) = c2 (u - rc)_+^2 + c3 (u - rc)_+^3`` carries the jumps of the second and
-    third derivatives of ``g`` at ``rc``; ``E[(d + sig Z)_+^k]`` are truncated Gaussian
-    moments.
-    """
-    d = x - rc
-    if sig == 0.0 or d > 9.0 * sig:
-        if d <= 0.0:
-            return 0.0, 0.0
-        e1 = d
-        e2 = d * d + sig * sig
-        e3 = d * d * d + 3.0 * d * sig * sig
-    elif d < -9.0 * sig:
-        return 0.0, 0.0
-    else:
-        y = d / sig
-        phi = 0.3989422804014327 * math.exp(-0.5 * y * y)
-        cdf = 0.5 * math.erfc(-y * 0.7071067811865476)
-        e1 = sig * (y * cdf + phi)
-        e2 = sig * sig * ((y * y + 1.0) * cdf + y * phi)
-        e3 = sig * sig * sig * ((y * y * y + 3.0 * y) * cdf + (y * y + 2.0) * phi)
-    k = (c2 * e2 + c3 * e3) / x
-    dk = (2.0 * c2 * e1 + 3.0 * c3 * e2) / x - k / x
-    return k, dk
 
 
 def _hermite_coefficients(v, dv, seg_lo, seg_n):
@@ -172,7 +138,9 @@ class SmoothedLJTable:
         Largest reduced width (in units of sigma) the table covers. A width beyond it
         raises ValueError (no extrapolation).
     r_core : float
-        Regularization radius in units of sigma (paper: 0.8).
+        Regularization radius in units of sigma (paper: ``R_CORE``).
+    width_step : float
+        Relative spacing of the width grid at large widths.
 
     Attributes
     ----------
@@ -184,12 +152,14 @@ class SmoothedLJTable:
 
     Notes
     -----
-    Accuracy (measured by ``tests/test_table.py`` on held-out random points against the
-    exact quadrature): see README. Values are stored at nodes for V and dV/dr; the width
-    slices interpolate both along the width axis, then use cubic Hermite in r.
+    Accuracy (measured by ``tests/core/test_table.py`` on held-out random points against
+    the exact quadrature): see README. Values are stored at nodes for V and dV/dr; the
+    width slices interpolate both along the width axis, then use cubic Hermite in r.
     """
 
-    def __init__(self, width_max: float = 2.0, r_core: float = R_CORE, width_step: float = 0.035):
+    def __init__(
+        self, width_max: float = WIDTH_MAX, r_core: float = R_CORE, width_step: float = 0.035
+    ):
         width_max = check_width(width_max, "width_max")
         if width_max <= 0:
             raise ValueError(f"width_max must be > 0, got {width_max}")
@@ -199,48 +169,67 @@ class SmoothedLJTable:
         self.width_max = width_max
         self.r_core = r_core
         self.a, self.b = lj_affine_coefficients(r_core)
-        # jumps of the 2nd and 3rd derivatives of g = u V at r_core (the affine side has
-        # g'' = 2b = 2V'(rc), g''' = 0): r V'' and 3 V'' + r V''' of the LJ side
-        v2 = 4.0 * (156.0 * r_core**-14 - 42.0 * r_core**-8)
-        v3 = 4.0 * (-2184.0 * r_core**-15 + 336.0 * r_core**-9)
-        self.core = np.array(
-            [self.a, self.b, r_core, 0.5 * r_core * v2, (3.0 * v2 + r_core * v3) / 6.0]
-        )
+        self.core = np.array([self.a, self.b, r_core, *kink_coefficients(r_core)])
         self.r_max = 8.0 + 10.0 * math.sqrt(2.0) * width_max
-        r_in = r_core - 0.1
-        r_fine = r_core + 0.1
+        self._layout_r()
+        self.width_step = float(width_step)
+        self._layout_widths(self.width_step)
+        t0 = time.perf_counter()
+        computed = []
+
+        def compute():
+            computed.append(True)
+            v, dv = self._node_values()
+            return {"values": v, "derivs": dv}
+
+        shape = (self.widths.size, self.r_nodes.size)
+        arrays = cached_arrays(
+            "table", self.cache_key(), compute,
+            expect={"values": shape, "derivs": shape},
+        )
+        self.loaded_from_cache = not computed
+        self.build_seconds = time.perf_counter() - t0 if computed else 0.0
+        self._finish(arrays["values"], arrays["derivs"])
+
+    def _layout_r(self):
+        """Piecewise-uniform r segments; nodes duplicated at junctions so the inner
+        segments can hold remainders while the next holds V itself."""
+        r_in = self.r_core - 0.1
+        r_fine = self.r_core + 0.1
         bounds = [0.0, r_in, r_fine, max(2.5, r_fine + 0.5), 6.0, self.r_max]
-        spacing = [0.003, 5e-4, 0.0015, 0.01, 0.05]
         self.seg_lo = np.array(bounds, dtype=np.float64)
         self.seg_n = np.array(
-            [max(1, math.ceil((bounds[k + 1] - bounds[k]) / spacing[k])) for k in range(5)],
+            [max(1, math.ceil((bounds[k + 1] - bounds[k]) / _R_SPACING[k])) for k in range(5)],
             dtype=np.int64,
         )
         self.seg_inv_h = self.seg_n / np.diff(self.seg_lo)
-        # node rows: each segment's nodes include both ends (duplicated at junctions so the
-        # inner segment can hold the remainder while the next holds V itself)
         self.seg_off = np.concatenate([[0], np.cumsum(self.seg_n)[:-1]]).astype(np.int64)
-        r_nodes = np.concatenate(
+        self.r_nodes = np.concatenate(
             [np.linspace(bounds[k], bounds[k + 1], int(self.seg_n[k]) + 1) for k in range(5)]
         )
         self._node_seg0 = int(self.seg_n[0]) + 1
-        c, d = 0.005, width_step
-        n_w = math.ceil(math.log1p(width_max / c) / d)
-        d = math.log1p(width_max / c) / n_w
+
+    def _layout_widths(self, width_step):
+        c = _W_C
+        n_w = math.ceil(math.log1p(self.width_max / c) / width_step)
+        d = math.log1p(self.width_max / c) / n_w
         # 4 extra columns beyond width_max keep the interpolation stencil centred there
         self.widths = c * np.expm1(d * np.arange(n_w + 5))
-        self.widths[n_w] = width_max
-        self.r_nodes = r_nodes
-        t0 = time.perf_counter()
-        cached = _load_cached(self._cache_name(width_step))
-        if cached is not None and cached[0].shape == (self.widths.size, r_nodes.size):
-            v, dv = cached
-            self.build_seconds = 0.0
-            self.loaded_from_cache = True
-            self._finish(v, dv)
-            return
-        self.loaded_from_cache = False
-        rr, ww = np.meshgrid(r_nodes, self.widths)
+        self.widths[n_w] = self.width_max
+
+    def cache_key(self) -> dict:
+        """Every input that changes the stored values (the :mod:`.cache` key)."""
+        grid = hashlib.sha256(self.r_nodes.tobytes() + self.widths.tobytes()).hexdigest()
+        return {
+            "version": _VERSION, "r_core": self.r_core, "width_max": self.width_max,
+            "width_step": self.width_step, "grid": grid[:16], "kink_fade": _KINK_FADE,
+            "node_tail_terms": _NODE_TAIL_TERMS, "quad": [float(q) for q in _QUAD_FAST],
+            "gl_order": int(_GL_X_FAST.size),
+        }
+
+    def _node_values(self):
+        """V and dV/dr at every node, minus the closed-form core and kink parts."""
+        rr, ww = np.meshgrid(self.r_nodes, self.widths)
         v = np.empty(rr.size)
         dv = np.empty(rr.size)
         ds = np.empty(rr.size)
@@ -248,29 +237,24 @@ class SmoothedLJTable:
         # the threads' static chunks
         perm = np.random.default_rng(0).permutation(rr.size)
         _node_values(
-            rr.ravel()[perm], ww.ravel()[perm], r_core, self.a, self.b, _GL_X_FAST,
+            rr.ravel()[perm], ww.ravel()[perm], self.r_core, self.a, self.b, _GL_X_FAST,
             _GL_W_FAST, _QUAD_FAST, v, dv, ds,
         )
         v[perm], dv[perm] = v.copy(), dv.copy()
         v = v.reshape(rr.shape)
         dv = dv.reshape(rr.shape)
-        # inner segment: remainder after the closed-form smoothed affine core
         n0 = self._node_seg0
-        for k, s in enumerate(self.widths):
-            m, dm = cone_smoothing(r_nodes[:n0], math.sqrt(2.0) * s)
-            v[k, :n0] -= self.a + self.b * m
-            dv[k, :n0] -= self.b * dm
         n1 = int(self.seg_n[1]) + 1
         for k, s in enumerate(self.widths):
-            kk, dk = _kink_array(r_nodes[n0 : n0 + n1], self._scalars(s), self.core)
+            # inner segment: remainder after the closed-form smoothed affine core
+            m, dm = cone_smoothing(self.r_nodes[:n0], math.sqrt(2.0) * s)
+            v[k, :n0] -= self.a + self.b * m
+            dv[k, :n0] -= self.b * dm
+            # fine segment: remainder after the smoothed kink at r_core
+            kk, dk = kink_array(self.r_nodes[n0 : n0 + n1], self._scalars(s), self.core)
             v[k, n0 : n0 + n1] -= kk
             dv[k, n0 : n0 + n1] -= dk
-        self.build_seconds = time.perf_counter() - t0
-        _save_cached(self._cache_name(width_step), v, dv)
-        self._finish(v, dv)
-
-    def _cache_name(self, width_step):
-        return f"table-{_VERSION}-rc{self.r_core!r}-w{self.width_max!r}-d{width_step!r}.npz"
+        return v, dv
 
     def _finish(self, v, dv):
         self.values = v
@@ -291,19 +275,20 @@ class SmoothedLJTable:
         """(number of widths, number of r nodes)."""
         return self.values.shape
 
-    def _check_width(self, width):
-        w = check_finite_nonneg(width, "width")
-        if np.any(w > self.width_max * (1 + 1e-12)):
-            raise ValueError(
-                f"width {float(np.max(w))} (reduced) exceeds the table's width_max "
-                f"{self.width_max}; build a table with a larger width_max"
-            )
-        return w
+    def check_width(self, width, name: str = "width") -> float:
+        """A reduced width within the table (a relative 1e-12 beyond ``width_max`` is
+        rounding and is clipped); ValueError naming ``name`` otherwise."""
+        w = check_width(width, name)
+        if self.width_max < w <= self.width_max * (1 + 1e-12):
+            w = self.width_max
+        return check_width(
+            w, name, maximum=self.width_max,
+            limit_name="the table's width_max; build a table with a larger width_max",
+        )
 
     def slice(self, width: float) -> TableSlice:
         """The 1-D table at reduced ``width`` (cached; ~50 us to build)."""
-        w = float(self._check_width(check_width(width)))
-        return self._slice_cache(w)
+        return self._slice_cache(self.check_width(width))
 
     def _make_slice(self, w: float) -> TableSlice:
         if w == 0.0:
@@ -319,18 +304,11 @@ class SmoothedLJTable:
             v = lw @ self._v_ext[idx]
             dv = lw @ self._dv_ext[idx]
         coef = _hermite_coefficients(v, dv, self.seg_lo, self.seg_n)
-        ta, tb = _tail_coefficients(w)
+        ta, tb = tail_coefficients(w, TAIL_TERMS)
         return TableSlice(
-            width=w,
-            coef=coef,
-            seg_lo=self.seg_lo,
-            seg_inv_h=self.seg_inv_h,
-            seg_off=self.seg_off,
-            seg_n=self.seg_n,
-            core=self.core,
-            scalars=self._scalars(w),
-            tail_a=ta,
-            tail_b=tb,
+            width=w, coef=coef, seg_lo=self.seg_lo, seg_inv_h=self.seg_inv_h,
+            seg_off=self.seg_off, seg_n=self.seg_n, core=self.core, scalars=self._scalars(w),
+            tail_a=ta, tail_b=tb,
         )
 
     def evaluate(self, r, width):
@@ -340,95 +318,27 @@ class SmoothedLJTable:
         widths is cheap.
         """
         r = check_finite_nonneg(r, "r")
-        w = self._check_width(width)
+        w = check_finite_nonneg(width, "width")
+        if w.size:
+            self.check_width(float(w.max()))
         rb, wb = np.broadcast_arrays(r, w)
         out_v = np.empty(rb.shape)
         out_dv = np.empty(rb.shape)
         for wv in np.unique(wb):
             mask = wb == wv
             sl = self.slice(float(wv))
-            v, dv = _slice_eval_array(np.ascontiguousarray(rb[mask]), *_slice_args(sl))
+            v, dv = _slice_eval_array(np.ascontiguousarray(rb[mask]), sl)
             out_v[mask] = v
             out_dv[mask] = dv
         return out_v, out_dv
 
 
-def _slice_args(sl: TableSlice):
-    return (
-        sl.coef,
-        sl.seg_lo,
-        sl.seg_inv_h,
-        sl.seg_off,
-        sl.seg_n,
-        sl.core,
-        sl.scalars,
-        sl.tail_a,
-        sl.tail_b,
-    )
-
-
-def _slice_eval_array(x, coef, seg_lo, seg_inv_h, seg_off, seg_n, core, sc, ta, tb):
-    from .kernels import pair_values  # kernels import this module
-
+def _slice_eval_array(x, sl: TableSlice):
     prm = np.array([[1.0, 1.0, 0.0]])
     return pair_values(
-        x, 0, False, prm, coef[None], seg_lo, seg_inv_h, seg_off, seg_n, core, sc[None],
-        ta[None], tb[None],
+        x, 0, False, prm, sl.coef[None], sl.seg_lo, sl.seg_inv_h, sl.seg_off, sl.seg_n,
+        sl.core, sl.scalars[None], sl.tail_a[None], sl.tail_b[None],
     )
-
-
-def _cache_dir():
-    d = os.environ.get("GAUSSLJ_CACHE_DIR")
-    if d is None:
-        d = os.path.join(os.path.expanduser("~"), ".cache", "gausslj")
-    return d
-
-
-def _load_cached(name):
-    """Nodal values from the on-disk cache, or None (disabled by GAUSSLJ_CACHE_DIR='')."""
-    d = _cache_dir()
-    if not d:
-        return None
-    path = os.path.join(d, name)
-    try:
-        with np.load(path) as data:
-            return data["values"], data["derivs"]
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def _save_cached(name, v, dv):
-    d = _cache_dir()
-    if not d:
-        return
-    try:
-        os.makedirs(d, exist_ok=True)
-        tmp = os.path.join(d, f".{name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, values=v, derivs=dv)
-        os.replace(tmp, os.path.join(d, name))
-    except OSError:
-        pass  # a read-only home only costs a rebuild next time
-
-
-@nb.njit(cache=True, inline="always")
-def _heat_series(x, s):
-    """``sum_k s^(2k)/k! Delta^k 4(x^-12 - x^-6)`` and its x-derivative."""
-    t = s * s
-    y = 1.0 / (x * x)
-    pa = 4.0 * y**6
-    pb = 4.0 * y**3
-    v = 0.0
-    dv = 0.0
-    for k in range(80):
-        v += pa - pb
-        dv += -(12.0 + 2.0 * k) * pa + (6.0 + 2.0 * k) * pb
-        na = pa * t * y * (12 + 2 * k) * (11 + 2 * k) / (k + 1)
-        nb_ = pb * t * y * (6 + 2 * k) * (5 + 2 * k) / (k + 1)
-        if abs(na) + abs(nb_) < 1e-17 * abs(v):
-            break
-        pa = na
-        pb = nb_
-    return v, dv / x
 
 
 @nb.njit(cache=True, parallel=True)
@@ -439,26 +349,17 @@ def _node_values(r, s, rc, a, b, glx, glw, quad, out_v, out_dv, out_ds):
         if s[i] == 0.0:
             out_v[i], out_dv[i] = _reg_lj(r[i], rc, a, b)
         elif r[i] - rc > 2.0 * s[i] * math.sqrt(50.0):
-            out_v[i], out_dv[i] = _heat_series(r[i], s[i])
+            out_v[i], out_dv[i] = heat_series(r[i], s[i], _NODE_TAIL_TERMS)
         else:
             out_v[i], out_dv[i], out_ds[i] = _smoothed_scalar(
                 r[i], s[i], rc, a, b, glx, glw, quad
             )
 
 
-@nb.njit(cache=True)
-def _kink_array(x, sc, core):
-    k = np.empty(x.size)
-    dk = np.empty(x.size)
-    for i in range(x.size):
-        k[i], dk[i] = kink_eval(x[i], sc[0], core[2], sc[1], sc[2])
-    return k, dk
-
-
 _TABLES: dict[tuple[float, float], SmoothedLJTable] = {}
 
 
-def get_table(r_core: float = R_CORE, width_max: float = 2.0) -> SmoothedLJTable:
+def get_table(r_core: float = R_CORE, width_max: float = WIDTH_MAX) -> SmoothedLJTable:
     """Process-wide cached table; a request within an existing table's range reuses it.
 
     The environment variable ``GAUSSLJ_WIDTH_MAX`` raises the default ``width_max``.

@@ -1,0 +1,39 @@
+"""openmm_gausslj.table goes through the one core cache and the one heat-kernel recurrence."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openmm")
+
+from ase_gausslj.core import cache  # noqa: E402
+from ase_gausslj.core.potential import smoothed_lj  # noqa: E402
+from openmm_gausslj import table as omt  # noqa: E402
+
+
+def test_tail_coefficients_of_x6():
+    # exp(y^2 Δ) x^-6: a_k = prod_{j<k} (6 + 2j)(5 + 2j) / k!, by hand
+    coef = omt.tail_coefficients(omt.DEFAULT_GRID)
+    assert coef == [1.0, 30.0, 840.0, 25200.0]
+
+
+@pytest.mark.parametrize("garbage", [b"", b"PK\x03\x04 truncated"])
+def test_corrupt_grid_cache_warns_and_rebuilds(tmp_path, monkeypatch, garbage):
+    monkeypatch.setenv("GAUSSLJ_CACHE_DIR", str(tmp_path))
+    grid = omt.TableGrid(nz=16, np_=16, width_max=0.5)
+    omt._table_values_cached.cache_clear()
+    first = np.array(omt.table_values(grid))
+    path = cache.cache_path("openmm-table", omt._cache_key(grid, "exact"))
+    assert path is not None and path.exists()
+    path.write_bytes(garbage)
+    omt._table_values_cached.cache_clear()
+    with pytest.warns(RuntimeWarning, match="cache"):
+        again = omt.table_values(grid)
+    np.testing.assert_array_equal(again, first)
+    # values are F(x(z), p^2), z fastest; check the finite nodes against the potential
+    x = grid.x_of_z(grid.z_nodes())
+    y = grid.p_nodes() ** 2
+    xg, yg = np.meshgrid(x, y, indexing="ij")
+    fin = np.isfinite(xg)
+    ref, _ = smoothed_lj(xg[fin], yg[fin])
+    np.testing.assert_allclose(again.reshape(xg.shape, order="F")[fin], ref, rtol=1e-12)
+    omt._table_values_cached.cache_clear()
