@@ -6,54 +6,114 @@ with one extra parameter, the Gaussian ``width`` (Å). At ``width=0`` it reprodu
 without a pair closer than ``r_core * sigma``; for ``width > 0`` every property is that of
 the smoothed energy ``E_s = sum_{i<j} V_s(r_ij)`` (Ram & Ram 2025, Eq. 1).
 
-The pair sums run in :class:`ase_gausslj.energy.SmoothedLJ` (numba kernels over a
+The pair sums run in :class:`ase_gausslj.core.energy.SmoothedLJ` (numba kernels over a
 reduced 2-D ``(r, width)`` table), so annealing the width costs no table rebuild.
+
+Checks happen at two boundaries: :meth:`GaussianLJ.set` (every parameter, by name and
+value, also for the constructor) and :meth:`GaussianLJ.calculate` (the atoms, and what
+depends on them: per-element values, the width relative to ``sigma``).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 
 import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.calculator import Calculator, Parameters, all_changes
 from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress
 
+from ..core.defaults import R_CORE, WIDTH_MAX
 from ..core.validation import check_finite, check_finite_nonneg, check_width
 
 __all__ = ["GaussianLJ"]
 
 
-def _per_atom(value, name: str, numbers: np.ndarray, positive: bool = True):
-    """Resolve a float / per-element mapping / per-atom array to a float or (N,) array."""
+def _positive(value, name: str, *, strict: bool = True) -> float:
+    """A finite scalar > 0 (``strict``) or >= 0."""
+    arr = check_finite_nonneg(value, name)
+    if arr.ndim != 0 or (strict and arr == 0.0):
+        raise ValueError(f"{name} must be a finite scalar {'> 0' if strict else '>= 0'}, "
+                         f"got {value!r}")
+    return float(arr)
+
+
+def _species_value(value, name: str, strict: bool):
+    """Check the form of a float / per-element mapping / per-atom array (not yet its size)."""
     if isinstance(value, Mapping):
-        table: dict[int, float] = {}
+        out = {}
         for key, v in value.items():
-            if isinstance(key, str):
-                if key not in atomic_numbers:
-                    raise ValueError(f"{name}: unknown chemical symbol {key!r}")
-                z = atomic_numbers[key]
-            else:
-                z = int(key)
-            table[z] = float(check_finite(v, f"{name}[{key!r}]"))
-        missing = sorted(set(numbers.tolist()) - set(table))
+            if isinstance(key, str) and key not in atomic_numbers:
+                raise ValueError(f"{name}: unknown chemical symbol {key!r}")
+            z = atomic_numbers[key] if isinstance(key, str) else int(key)
+            out[z] = _positive(v, f"{name}[{key!r}]", strict=strict)
+        return out
+    arr = check_finite_nonneg(value, name)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a float, a per-element dict or a 1-D per-atom "
+                         f"array, got shape {arr.shape}")
+    if strict and np.any(arr == 0.0):
+        raise ValueError(f"{name} must be > 0")
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _per_atom(value, name: str, numbers: np.ndarray):
+    """Resolve a checked species value to a float or an ``(N,)`` array for these atoms."""
+    if isinstance(value, Mapping):
+        missing = sorted(set(numbers.tolist()) - set(value))
         if missing:
             syms = [chemical_symbols[z] for z in missing]
             raise ValueError(f"{name} has no value for element(s) {syms}")
-        arr = np.array([table[z] for z in numbers], dtype=np.float64)
+        arr = np.array([value[z] for z in numbers], dtype=np.float64)
+    elif np.ndim(value) == 0:
+        return float(value)
     else:
-        arr = check_finite(value, name)
-        if arr.ndim == 0:
-            arr = float(arr)
-        elif arr.shape != (len(numbers),):
-            raise ValueError(
-                f"{name} must be a float, a per-element dict or a per-atom array of shape "
-                f"({len(numbers)},), got shape {arr.shape}")
-    if np.any(np.asarray(arr) < 0.0) or (positive and np.any(np.asarray(arr) == 0.0)):
-        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}")
-    if isinstance(arr, np.ndarray) and np.all(arr == arr[0]):
+        arr = np.asarray(value, dtype=np.float64)
+        if arr.shape != (len(numbers),):
+            raise ValueError(f"{name} must be a float, a per-element dict or a per-atom "
+                             f"array of shape ({len(numbers)},), got shape {arr.shape}")
+    if arr.size and np.all(arr == arr[0]):
         return float(arr[0])
     return arr
+
+
+def _optional(check):
+    return lambda v, name: None if v is None else check(v, name)
+
+
+def _boolean(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+# parameter -> check(value, name) returning the normalized value; the keys are exactly
+# GaussianLJ.default_parameters (a test keeps them equal)
+_CHECKS = {
+    "epsilon": lambda v, n: _species_value(v, n, strict=False),
+    "sigma": lambda v, n: _species_value(v, n, strict=True),
+    "width": lambda v, n: check_width(v, n),
+    "rc": _optional(_positive),
+    "ro": _optional(lambda v, n: _positive(v, n, strict=False)),
+    "smooth": _boolean,
+    "r_core": _positive,
+    "width_max": _positive,
+}
+
+
+def _check_atoms(atoms) -> None:
+    """The parts of ``atoms`` a user can corrupt behind ASE's back (cell, pbc)."""
+    cell = np.asarray(atoms.cell)
+    if cell.shape != (3, 3):
+        raise ValueError(f"atoms.cell must be a 3x3 matrix, got shape {cell.shape}")
+    check_finite(cell, "atoms.cell")
+    pbc = np.asarray(atoms.pbc)
+    if pbc.shape != (3,):
+        raise ValueError(f"atoms.pbc must have 3 entries, got shape {pbc.shape}")
+    for axis in np.flatnonzero(pbc):
+        if not np.any(cell[axis]):
+            raise ValueError(f"atoms.cell: periodic axis {axis} has a zero cell vector")
 
 
 class GaussianLJ(Calculator):
@@ -83,12 +143,22 @@ class GaussianLJ(Calculator):
         multiplied by ``LennardJones``'s cutoff function between ``ro`` and ``rc``.
         The shift / taper act on the *smoothed* pair energy ``V_s``.
     r_core : float, optional
-        Core radius in units of ``sigma`` (default 0.8, the paper's) below which LJ is
-        continued affinely; required for ``width > 0`` to be finite.
+        Core radius in units of ``sigma`` (default :data:`~ase_gausslj.core.defaults.R_CORE`,
+        the paper's) below which LJ is continued affinely; needed for ``width > 0``.
     width_max : float, optional
-        Largest reduced width ``width / sigma`` the table covers (default 2.0).
+        Largest reduced width ``width / sigma`` the table covers (default
+        :data:`~ase_gausslj.core.defaults.WIDTH_MAX`).
     **kwargs
-        Passed to :class:`ase.calculators.calculator.Calculator`.
+        ASE's own :class:`~ase.calculators.calculator.Calculator` keywords (``restart``,
+        ``label``, ``atoms``, ``directory``, ...).
+
+    Raises
+    ------
+    TypeError
+        For an unknown parameter (the message names the closest valid one): ASE would
+        store it silently, so ``GaussianLJ(widht=0.3)`` would compute at width 0.
+    ValueError
+        For a bad value, naming the parameter.
 
     Notes
     -----
@@ -96,7 +166,8 @@ class GaussianLJ(Calculator):
     energy to each atom), ``forces``, ``stress`` and ``stresses`` (Voigt, eV/Å^3; like
     ``LennardJones`` they are available whenever the cell has rank 3, even without pbc).
     Agreement with ``LennardJones`` at ``width=0`` holds when no pair is closer than
-    ``r_core * sigma`` (inside, this potential is affine, LJ's is not).
+    ``r_core * sigma`` (inside, this potential is affine, LJ's is not). Empty ``Atoms``
+    give energy 0 and forces of shape ``(0, 3)``, as ``LennardJones``.
 
     Examples
     --------
@@ -116,16 +187,16 @@ class GaussianLJ(Calculator):
         "rc": None,
         "ro": None,
         "smooth": False,
-        "r_core": 0.8,
-        "width_max": 2.0,
+        "r_core": R_CORE,
+        "width_max": WIDTH_MAX,
     }
     nolabel = True
     discard_results_on_any_change = True
 
     def __init__(self, **kwargs):
-        super().__init__(**kwargs)
         self._driver = None
         self._driver_key = None
+        super().__init__(**kwargs)  # calls self.set(**parameters)
 
     # -- convenience -------------------------------------------------------------------
     @property
@@ -138,41 +209,57 @@ class GaussianLJ(Calculator):
         self.set(width=value)
 
     def set(self, **kwargs):
-        """Set parameters; any change (the width included) discards cached results."""
-        if "width" in kwargs:
-            kwargs["width"] = check_width(kwargs["width"], "width")
-        return super().set(**kwargs)
+        """Set parameters (checked here, once); any change discards cached results.
+
+        Raises
+        ------
+        TypeError
+            For a name that is not a parameter of :class:`GaussianLJ`.
+        ValueError
+            For a bad value, naming the parameter.
+        """
+        if "parameters" in kwargs:  # ASE's form: a file of parameters, then overrides
+            loaded = Parameters.read(kwargs.pop("parameters"))
+            loaded.update(kwargs)
+            kwargs = dict(loaded)
+        for name in kwargs:
+            if name not in _CHECKS:
+                close = difflib.get_close_matches(name, list(_CHECKS), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"GaussianLJ got an unknown parameter {name!r}{hint} "
+                                f"(valid: {', '.join(_CHECKS)})")
+        checked = {name: _CHECKS[name](value, name) for name, value in kwargs.items()}
+        rc = checked.get("rc", self.parameters.get("rc"))
+        ro = checked.get("ro", self.parameters.get("ro"))
+        if rc is not None and ro is not None and not ro < rc:
+            raise ValueError(f"ro must be < rc, got ro={ro!r}, rc={rc!r}")
+        return super().set(**checked)
 
     # -- internals ---------------------------------------------------------------------
     def _get_driver(self, numbers: np.ndarray):
         from ..core.energy import SmoothedLJ  # deferred: keeps `import ase_gausslj` light
 
         p = self.parameters
-        eps = _per_atom(p.epsilon, "epsilon", numbers, positive=False)
+        eps = _per_atom(p.epsilon, "epsilon", numbers)
         sig = _per_atom(p.sigma, "sigma", numbers)
-        key = (np.asarray(eps).tobytes(), np.asarray(sig).tobytes(), float(p.r_core),
-               float(p.width_max))
+        key = (np.asarray(eps).tobytes(), np.asarray(sig).tobytes(), p.r_core, p.width_max)
         if self._driver is None or key != self._driver_key:
-            self._driver = SmoothedLJ(eps, sig, r_core=float(p.r_core),
-                                      width_max=float(p.width_max))
+            self._driver = SmoothedLJ(eps, sig, r_core=p.r_core, width_max=p.width_max)
             self._driver_key = key
         return self._driver, sig
 
     def _cutoff(self, sig, periodic: bool):
-        """Resolve (cutoff, cutoff_mode, taper_start) from rc / ro / smooth."""
+        """Resolve (cutoff, cutoff_mode, taper_start) from rc / ro / smooth (all checked)."""
         p = self.parameters
         rc = p.rc
         if rc is None:
             if not periodic:
                 return None, "none", None
             rc = 3.0 * float(np.max(sig))
-        rc = float(check_finite_nonneg(rc, "rc"))
-        if rc <= 0.0:
-            raise ValueError(f"rc must be > 0, got {rc!r}")
         if not p.smooth:
             return rc, "shift", None
-        ro = 0.66 * rc if p.ro is None else float(check_finite_nonneg(p.ro, "ro"))
-        if not ro < rc:
+        ro = 0.66 * rc if p.ro is None else p.ro
+        if not ro < rc:  # only reachable with the default rc and an explicit ro
             raise ValueError(f"ro must be < rc, got ro={ro!r}, rc={rc!r}")
         return rc, "taper", ro
 
@@ -182,31 +269,32 @@ class GaussianLJ(Calculator):
             properties = self.implemented_properties
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
-        width = check_width(self.parameters.width, "width")
+        _check_atoms(atoms)
+        if len(atoms) == 0:
+            self._store_empty(atoms)
+            return
         driver, sig = self._get_driver(atoms.numbers)
+        width = check_width(self.parameters.width, "width",
+                            maximum=self.parameters.width_max * float(np.min(sig)),
+                            limit_name="width_max * the smallest sigma")
         periodic = bool(np.any(atoms.pbc))
         cutoff, mode, taper_start = self._cutoff(sig, periodic)
-        has_cell = atoms.cell.rank == 3
-        want_virial = has_cell and ("stress" in properties or "stresses" in properties)
+        want_virial = atoms.cell.rank == 3 and ("stress" in properties
+                                                or "stresses" in properties)
         want_per_atom = "energies" in properties or "stresses" in properties
-        positions = np.ascontiguousarray(atoms.positions, dtype=np.float64)
+        positions = atoms.positions  # the driver checks them (finite, (N, 3))
 
         if cutoff is None and not want_virial and not want_per_atom:
             energy, forces = driver.energy_forces(positions, width)
-            self.results["energy"] = float(energy)
-            self.results["free_energy"] = float(energy)
-            self.results["forces"] = np.asarray(forces)
+            self._store(energy, forces)
             return
-
         res = driver.compute(
             positions, width, cutoff=cutoff,
             cell=atoms.cell.array if periodic else None,
             pbc=atoms.pbc if periodic else None,
             cutoff_mode=mode, taper_start=taper_start,
             virial=want_virial, per_atom=want_per_atom)
-        self.results["energy"] = float(res.energy)
-        self.results["free_energy"] = float(res.energy)
-        self.results["forces"] = np.asarray(res.forces)
+        self._store(res.energy, res.forces)
         if want_per_atom:
             self.results["energies"] = np.asarray(res.energies)
         if want_virial:
@@ -215,3 +303,16 @@ class GaussianLJ(Calculator):
             if want_per_atom:
                 self.results["stresses"] = (
                     full_3x3_to_voigt_6_stress(res.atom_virials) / volume)
+
+    def _store(self, energy, forces) -> None:
+        self.results["energy"] = float(energy)
+        self.results["free_energy"] = float(energy)
+        self.results["forces"] = np.asarray(forces)
+
+    def _store_empty(self, atoms) -> None:
+        """No atoms: zero energy, ``(0, 3)`` forces (what ``LennardJones`` returns)."""
+        self._store(0.0, np.zeros((0, 3)))
+        self.results["energies"] = np.zeros(0)
+        if atoms.cell.rank == 3:
+            self.results["stress"] = np.zeros(6)
+            self.results["stresses"] = np.zeros((0, 6))

@@ -1,12 +1,15 @@
 """Width annealing for ASE dynamics: :class:`AnnealedLangevin` and a schedule observer.
 
 The Gaussian width of a calculator with a ``width`` parameter (e.g.
-:class:`~ase_gausslj.calculator.GaussianLJ`) follows a
+:class:`~ase_gausslj.adapters.calculator.GaussianLJ`) follows a
 :class:`~ase_gausslj.schedules.WidthSchedule` step by step:
 
 * :class:`AnnealedLangevin` is :class:`ase.md.langevin.Langevin` (same keywords:
   ``temperature_K``, ``friction``, ``rng``, ``fixcm``, ``logfile``, ``trajectory``, ...)
   whose step ``n`` is taken on the potential at ``schedule.width_at(n, steps_per_width)``.
+  ``fixcm`` defaults to ``False``, as current ASE asks (``fixcm=True`` is deprecated since
+  ASE 3.28 and warns on every construction); fix the centre of mass with
+  ``atoms.set_constraint(ase.constraints.FixCom())`` instead.
 * :class:`WidthScheduleObserver` can be attached to *any* ASE dynamics or optimizer
   (``dyn.attach(observer)``) and sets the width from the dynamics' step counter, or,
   with a :class:`~ase_gausslj.schedules.PlateauSchedule`, applies the paper's
@@ -15,9 +18,12 @@ The Gaussian width of a calculator with a ``width`` parameter (e.g.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 from ase.md.langevin import Langevin
 
+from ..core.validation import check_finite_nonneg
 from ..schedules import PlateauSchedule, WidthSchedule, as_schedule
 
 __all__ = ["AnnealedLangevin", "WidthScheduleObserver"]
@@ -32,10 +38,32 @@ def _check_calc(atoms):
 
 
 def _check_spw(steps_per_width) -> int:
-    if isinstance(steps_per_width, bool) or int(steps_per_width) != steps_per_width or (
-            steps_per_width < 1):
+    try:
+        # operator.index accepts ints and integer numpy scalars, never 1.5 or "2"
+        spw = operator.index(steps_per_width)
+    except TypeError:
+        spw = None
+    if spw is None or isinstance(steps_per_width, (bool, np.bool_)) or spw < 1:
         raise ValueError(f"steps_per_width must be a positive integer, got {steps_per_width!r}")
-    return int(steps_per_width)
+    return spw
+
+
+def _check_scalar(value, name: str, *, strict: bool) -> None:
+    """Finite and >= 0 (> 0 if ``strict``); ``None`` passes (Langevin's own default)."""
+    if value is None:
+        return
+    arr = check_finite_nonneg(value, name)  # friction may be per-atom
+    if strict and (arr.size == 0 or np.any(arr == 0.0)):
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+
+
+def _check_langevin_args(timestep, kwargs: dict) -> None:
+    """Reject what ASE's Langevin accepts and then turns into NaN positions."""
+    if timestep is None:
+        raise ValueError("timestep must be a finite number > 0, got None")
+    _check_scalar(timestep, "timestep", strict=True)
+    for name in ("temperature_K", "temperature", "friction"):
+        _check_scalar(kwargs.get(name), name, strict=False)
 
 
 class AnnealedLangevin(Langevin):
@@ -55,6 +83,14 @@ class AnnealedLangevin(Langevin):
     **kwargs
         Passed to :class:`ase.md.langevin.Langevin` (``temperature_K``, ``friction``,
         ``rng``, ``fixcm``, ``logfile``, ``trajectory``, ``loginterval``, ...).
+        ``fixcm`` defaults to ``False`` (see the module notes).
+
+    Raises
+    ------
+    ValueError
+        For a ``timestep`` that is not > 0, a negative or non-finite ``temperature_K``
+        (``temperature``) or ``friction``, a ``steps_per_width`` that is not a positive
+        integer, or a calculator without a ``width`` parameter, naming the argument.
 
     Notes
     -----
@@ -76,6 +112,8 @@ class AnnealedLangevin(Langevin):
         self.calc = _check_calc(atoms)
         self.schedule: WidthSchedule = as_schedule(schedule)
         self.steps_per_width = _check_spw(steps_per_width)
+        _check_langevin_args(timestep, kwargs)
+        kwargs.setdefault("fixcm", False)  # True is deprecated and warns (ASE >= 3.28)
         super().__init__(atoms, timestep, **kwargs)
         self.calc.set(width=self.current_width)
 
