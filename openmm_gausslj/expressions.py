@@ -25,6 +25,8 @@ __all__ = [
     "width_max_parameter",
     "reduced_expression",
     "coulomb_terms",
+    "coulomb_correction_expression",
+    "coulomb_max_parameter",
     "SAFE_R",
 ]
 
@@ -108,3 +110,25 @@ def coulomb_terms(
         f"gu = {r}/(2*gwc)",
         f"gwc = max({width_parameter}, {_NAN_GUARD_FLOOR!r})",
     ]
+
+
+def coulomb_max_parameter(width_parameter: str = WIDTH_PARAMETER) -> str:
+    """Name of the (constant) global parameter: largest width (nm) of the Coulomb correction."""
+    return f"{width_parameter}_max_coulomb"
+
+
+def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) -> str:
+    """Lepton energy ``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r``, zero at width 0.
+
+    Added to an exact Coulomb pair term (``qq / r``, reaction field or PME, all of which
+    share the ``1/r`` singular part) it gives the Gaussian-smoothed ``qq erf(r / 2w) / r``.
+    The correction decays like ``exp(-r^2 / 4 w^2)``: it fits inside a cutoff ``rc`` for
+    ``w <= rc / 8`` (``erfc(4) = 1.5e-8``); beyond that width (the constant global parameter
+    :func:`coulomb_max_parameter`) the energy is divided by zero (never silently truncated).
+    At width 0 the floor 1e-10 nm makes ``erfc(r / 2e-10) = 0`` for every real distance.
+    """
+    guard = f"step({coulomb_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - {width_parameter})"
+    return (
+        f"-{ONE_4PI_EPS0!r}*{prefactor}*erfc({r}/(2*gwc))/{r}/{guard}; "
+        f"gwc = max({width_parameter}, {_NAN_GUARD_FLOOR!r})"
+    )

@@ -1,239 +1,342 @@
-"""Smooth an existing OpenMM ``System``: replace every ``NonbondedForce``'s LJ part.
+"""Smooth an existing OpenMM ``System``: every LJ form, Coulomb with the same width, regions.
 
-:func:`smooth_system` returns a copy of a System in which the Lennard-Jones part of each
-``NonbondedForce`` is carried by the smoothed force of :mod:`openmm_gausslj.forces`:
+:func:`smooth_system` returns a copy of a force-field System in which
 
-* per-particle LJ -> a ``CustomNonbondedForce`` (same cutoff method and distance, same
-  switching function, same long-range correction flag; every exception of the original
-  becomes an exclusion);
-* exceptions with nonzero epsilon (1-4 pairs) -> a ``CustomCompoundBondForce`` using the
-  same table with the exception's own sigma and epsilon;
-* charges stay in the ``NonbondedForce`` (PME, Ewald, reaction field keep working), whose
-  epsilons are set to 0, unless ``smooth_coulomb=True`` (allowed only without Ewald/PME),
-  which moves the charges too, with the smoothed Coulomb kernel ``erf(r / 2w) / r``.
+* the LJ of each ``NonbondedForce`` (Lorentz-Berthelot) and of CHARMM's tabulated
+  ``CustomNonbondedForce`` (A/B per type pair, NBFIX) becomes the smoothed pair force (same
+  cutoff, switching function, long-range correction, exclusions, force group), and their
+  1-4 LJ (``NonbondedForce`` exceptions, CHARMM's ``CustomBondForce``) the smoothed bond force;
+* with ``smooth_coulomb`` (default) the electrostatics is smoothed with the same width by
+  the short-ranged correction of :mod:`openmm_gausslj.coulomb` next to the untouched
+  ``NonbondedForce`` charges (any method: NoCutoff, reaction field, Ewald, PME);
+* with ``atoms`` only the pairs involving those atoms are smoothed (interaction groups):
+  the rest stays in the original forces, exact and fast;
+* anything it cannot smooth is a ``ValueError`` naming the force (:mod:`.lj_forms`).
 
-At width 0 the smoothed System reproduces the original's energies and forces to the
-table's accuracy (~1e-8 relative for LJ; any pair closer than ``r_core * sigma_ij`` sees
-the regularized, affine core instead of the bare LJ).
+Why this is safe for force fields (``docs/openmm.md``): a smoothed LJ wall alone cannot
+hold an LJ-less hydrogen off a neighbouring oxygen against the exact, singular Coulomb
+attraction; the smoothed Coulomb is bounded (``|qq| / (w sqrt(pi))``) and the core is
+chosen below real contacts (``r_core`` 0.6 sigma_ij by default here).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import NamedTuple
 
 import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from ase_gausslj.core.defaults import R_CORE, WIDTH_MAX
+from .contacts import check_core_contacts
+from .coulomb import coulomb_correction_force, coulomb_exception_force, coulomb_width_limit
+from .expressions import WIDTH_PARAMETER, coulomb_max_parameter
+from .forces import smoothed_lj_bond_force, smoothed_lj_force, smoothed_lj_type_force
+from .inputs import check_parameter_name, scalar_float, width_nm
+from .lj_forms import BondLJ, PairLJ, nonbonded_pair_lj, read_lj_forms
+from .table import TableGrid
 
-from .expressions import WIDTH_PARAMETER
-from .forces import smoothed_lj_bond_force, smoothed_lj_force
-from .inputs import check_parameter_name, width_nm
-from .table import DEFAULT_GRID, TableGrid
+__all__ = ["smooth_system", "FORCE_FIELD_R_CORE"]
 
-__all__ = ["smooth_system", "smoothed_forces"]
+FORCE_FIELD_R_CORE = 0.6
+"""Default ``r_core`` (in sigma_ij) of :func:`smooth_system`, below real force-field contacts.
 
-_NB = mm.NonbondedForce
-_METHOD_MAP = {
-    _NB.NoCutoff: mm.CustomNonbondedForce.NoCutoff,
-    _NB.CutoffNonPeriodic: mm.CustomNonbondedForce.CutoffNonPeriodic,
-    _NB.CutoffPeriodic: mm.CustomNonbondedForce.CutoffPeriodic,
-    _NB.Ewald: mm.CustomNonbondedForce.CutoffPeriodic,
-    _NB.PME: mm.CustomNonbondedForce.CutoffPeriodic,
-}
-_E2 = unit.elementary_charge**2
+Measured (``docs/openmm.md``): equilibrated structures have LJ contacts down to 0.65
+sigma_ij (host-guest O...H), and the paper's 0.8 fuses water at 0.03 nm; 0.6 is stable.
+"""
 
-
-class _Parameters(NamedTuple):
-    """A NonbondedForce's parameters as plain arrays (nm, kJ/mol, e)."""
-
-    charge: np.ndarray
-    sigma: np.ndarray
-    epsilon: np.ndarray
-    exceptions: list[tuple[int, int, float, float, float]]  # i, j, qq, sigma, epsilon
+_CNB = mm.CustomNonbondedForce
+_LJ_GROUP_EXPR = "4*eps*((sig/r)^12 - (sig/r)^6); sig = 0.5*(sigma1 + sigma2); " \
+                 "eps = sqrt(epsilon1*epsilon2)"
 
 
-def _check_supported(nb: mm.NonbondedForce, smooth_coulomb: bool) -> None:
-    """ValueError for what the split cannot represent (LJPME, Ewald Coulomb moved, offsets)."""
-    method = nb.getNonbondedMethod()
-    if method == _NB.LJPME:
-        raise ValueError("NonbondedForce uses LJPME; smooth_system supports only cutoff LJ")
-    if smooth_coulomb and method in (_NB.Ewald, _NB.PME):
-        raise ValueError(
-            "smooth_coulomb=True needs a non-Ewald NonbondedForce method "
-            "(NoCutoff, CutoffNonPeriodic, CutoffPeriodic); this one uses Ewald/PME"
-        )
-    kinds = (
-        ("particle", nb.getNumParticleParameterOffsets, nb.getParticleParameterOffset),
-        ("exception", nb.getNumExceptionParameterOffsets, nb.getExceptionParameterOffset),
-    )
-    for kind, count, get in kinds:
-        for k in range(count()):
-            param, idx, _, ss, es = get(k)
-            if ss != 0.0 or es != 0.0:
-                raise ValueError(
-                    f"NonbondedForce {kind} parameter offset {k} ({param!r}, {kind} {idx}) "
-                    "changes sigma/epsilon; smooth_system does not support LJ offsets"
-                )
+def _region(atoms, n: int):
+    """(selected, rest) index arrays, or None for everything."""
+    if atoms is None:
+        return None
+    sel = np.unique(np.asarray(list(atoms), dtype=np.int64))
+    if sel.size == 0 or sel[0] < 0 or sel[-1] >= n:
+        raise ValueError(f"atoms must be a non-empty selection of indices in [0, {n})")
+    rest = np.setdiff1d(np.arange(n), sel)
+    return sel, rest
 
 
-def _read_parameters(nb: mm.NonbondedForce) -> _Parameters:
-    n = nb.getNumParticles()
-    q, sig, eps = np.empty(n), np.empty(n), np.empty(n)
-    for i in range(n):
-        qi, si, ei = nb.getParticleParameters(i)
-        q[i] = qi.value_in_unit(unit.elementary_charge)
-        sig[i] = si.value_in_unit(unit.nanometer)
-        eps[i] = ei.value_in_unit(unit.kilojoule_per_mole)
-    exc = []
-    for k in range(nb.getNumExceptions()):
-        i, j, qq, s, e = nb.getExceptionParameters(k)
-        exc.append((i, j, qq.value_in_unit(_E2), s.value_in_unit(unit.nanometer),
-                    e.value_in_unit(unit.kilojoule_per_mole)))
-    return _Parameters(q, sig, eps, exc)
+def _groups(region, solute_solvent: bool) -> list:
+    if region is None:
+        return []
+    sel, rest = region
+    return [(sel, sel)] + ([(sel, rest)] if solute_solvent and rest.size else [])
 
 
-def _width_limit(p: _Parameters, grid: TableGrid) -> float:
-    """Largest width (nm) inside the table for every LJ pair and LJ exception."""
-    sig = [float(np.min(p.sigma[p.epsilon > 0]))] if np.any(p.epsilon > 0) else []
-    sig += [s for *_, s, e in p.exceptions if e > 0]
+def _in_region(region, i: int, j: int) -> bool:
+    return region is None or bool(np.isin([i, j], region[0]).any())
+
+
+def _set_cutoff(force: mm.CustomNonbondedForce, pair: PairLJ, groups) -> None:
+    force.setNonbondedMethod(pair.method)
+    if pair.method != _CNB.NoCutoff:
+        force.setCutoffDistance(pair.cutoff)
+        if pair.switch is not None:
+            force.setUseSwitchingFunction(True)
+            force.setSwitchingDistance(pair.switch)
+        force.setUseLongRangeCorrection(pair.long_range)
+    for a, b in groups:
+        force.addInteractionGroup([int(i) for i in a], [int(i) for i in b])
+    force.setForceGroup(pair.group)
+
+
+def _smoothed_pair(pair: PairLJ, groups, common) -> mm.CustomNonbondedForce:
+    if pair.types is None:
+        force = smoothed_lj_force(pair.sigma, pair.epsilon, exclusions=pair.exclusions,
+                                  **common)
+    else:
+        force = smoothed_lj_type_force(pair.types, pair.sigma, pair.epsilon, **common)
+        for i, j in pair.exclusions:
+            force.addExclusion(int(i), int(j))
+    _set_cutoff(force, pair, groups)
+    return force
+
+
+def _exact_lb_pair(pair: PairLJ, groups) -> mm.CustomNonbondedForce:
+    """Plain LJ for the solute-solvent pairs left exact (region without solute_solvent)."""
+    force = mm.CustomNonbondedForce(_LJ_GROUP_EXPR)
+    force.setName("GaussLJExactRegion")
+    force.addPerParticleParameter("sigma")
+    force.addPerParticleParameter("epsilon")
+    for s, e in zip(pair.sigma, pair.epsilon, strict=True):
+        force.addParticle([float(s), float(e)])
+    for i, j in pair.exclusions:
+        force.addExclusion(int(i), int(j))
+    _set_cutoff(force, pair, groups)
+    return force
+
+
+def _split_nonbonded(out, k, region, opts, common, plan) -> None:
+    """Replace NonbondedForce ``k`` of ``out`` by its exact remainder plus smoothed forces."""
+    nb = out.getForce(k)
+    pair, bonds, q, exc = nonbonded_pair_lj(k, nb)
+    moved_lj = [m for m, x in enumerate(exc) if x[4] != 0.0 and not opts["exact_14"]
+                and _in_region(region, x[0], x[1])]
+    has_lj = bool(np.any(pair.epsilon > 0)) or bool(moved_lj)
+    if has_lj:
+        smoothed = region[0] if region is not None else np.arange(pair.n)
+        for i in smoothed:
+            qi, si, _ = nb.getParticleParameters(int(i))
+            nb.setParticleParameters(int(i), qi, si, 0.0)
+        for m in moved_lj:
+            i, j, qq, s, _ = nb.getExceptionParameters(m)
+            nb.setExceptionParameters(m, i, j, qq, s, 0.0)
+        if region is None:
+            nb.setUseDispersionCorrection(False)  # carried by the smoothed force now
+        groups = _groups(region, opts["solute_solvent"])
+        plan["pairs"].append((pair, groups))
+        plan["new"].append(_smoothed_pair(pair, groups, common))
+        if region is not None and not opts["solute_solvent"] and region[1].size:
+            plan["new"].append(_exact_lb_pair(pair, [(region[0], region[1])]))
+        if moved_lj:
+            sub = BondLJ(k, [bonds_pair(exc, m) for m in moved_lj],
+                         np.array([exc[m][3] for m in moved_lj]),
+                         np.array([exc[m][4] for m in moved_lj]), bonds.periodic, bonds.group)
+            plan["bonds"].append(sub)
+            plan["new"].append(_smoothed_bonds(sub, common))
+    if opts["smooth_coulomb"] and np.any(q != 0):
+        if nb.getNumParticleParameterOffsets() or nb.getNumExceptionParameterOffsets():
+            raise ValueError(f"force {k} (NonbondedForce) has parameter offsets; "
+                             "smooth_coulomb=True cannot follow changing charges")
+        groups = _groups(region, opts["solute_solvent"])
+        method, cutoff = _coulomb_cutoff(pair, opts["coulomb_cutoff"])
+        corr = coulomb_correction_force(q, [(x[0], x[1]) for x in exc], method=method,
+                                        cutoff=cutoff, width=common["width"],
+                                        groups=groups, width_parameter=common["width_parameter"])
+        corr.setForceGroup(nb.getForceGroup())
+        plan["new"].append(corr)
+        plan["coulomb_limit"] = min(plan["coulomb_limit"], coulomb_width_limit(method, cutoff))
+        qexc = [x for x in exc if x[2] != 0.0 and not opts["exact_14"]
+                and _in_region(region, x[0], x[1])]
+        if qexc:
+            cb = coulomb_exception_force([(x[0], x[1]) for x in qexc], [x[2] for x in qexc],
+                                         width=common["width"], periodic=bonds.periodic,
+                                         width_parameter=common["width_parameter"])
+            cb.setForceGroup(nb.getForceGroup())
+            plan["new"].append(cb)
+
+
+def _coulomb_cutoff(pair: PairLJ, coulomb_cutoff) -> tuple[int, float]:
+    """Method and cutoff of the Coulomb correction: the NonbondedForce's, or shorter."""
+    if coulomb_cutoff is None:
+        return pair.method, pair.cutoff
+    rc = float(coulomb_cutoff)
+    if pair.method == _CNB.NoCutoff:
+        return _CNB.CutoffNonPeriodic, rc
+    if rc > pair.cutoff:
+        raise ValueError(f"coulomb_cutoff ({rc} nm) must not exceed the NonbondedForce's "
+                         f"cutoff ({pair.cutoff} nm)")
+    return pair.method, rc
+
+
+def bonds_pair(exc, m) -> tuple[int, int]:
+    return int(exc[m][0]), int(exc[m][1])
+
+
+def _smoothed_bonds(b: BondLJ, common) -> mm.CustomCompoundBondForce:
+    force = smoothed_lj_bond_force(b.pairs, b.sigma, b.epsilon, periodic=b.periodic, **common)
+    force.setForceGroup(b.group)
+    return force
+
+
+def _split_charmm(out, pair: PairLJ, region, opts, common, plan) -> None:
+    """CHARMM pair force: smoothed copy on the region, the original kept on the rest."""
+    groups = _groups(region, opts["solute_solvent"])
+    plan["pairs"].append((pair, groups))
+    plan["new"].append(_smoothed_pair(pair, groups, common))
+    if region is None:
+        plan["remove"].append(pair.index)
+        return
+    sel, rest = region
+    keep = [(rest, rest)] + ([] if opts["solute_solvent"] else [(sel, rest)])
+    f = out.getForce(pair.index)
+    for a, b in keep:
+        if a.size and b.size:
+            f.addInteractionGroup([int(i) for i in a], [int(i) for i in b])
+    if f.getNumInteractionGroups() == 0:
+        plan["remove"].append(pair.index)
+
+
+def _split_charmm_bonds(out, b: BondLJ, region, opts, common, plan) -> None:
+    if opts["exact_14"]:
+        return
+    moved = [m for m, (i, j) in enumerate(b.pairs) if _in_region(region, i, j)]
+    if not moved:
+        return
+    f = out.getForce(b.index)
+    for m in moved:
+        i, j, (s, _) = f.getBondParameters(m)
+        f.setBondParameters(m, i, j, [s, 0.0])
+    sub = BondLJ(b.index, [b.pairs[m] for m in moved], b.sigma[moved], b.epsilon[moved],
+                 b.periodic, b.group)
+    plan["bonds"].append(sub)
+    plan["new"].append(_smoothed_bonds(sub, common))
+
+
+def _lj_width_limit(plan, grid: TableGrid) -> float:
+    sig = [p.min_sigma() for p, _ in plan["pairs"]]
+    sig += [float(b.sigma[b.epsilon > 0].min()) for b in plan["bonds"] if np.any(b.epsilon > 0)]
     return grid.width_max * min(sig) if sig else np.inf
-
-
-def _charges_only(nb: mm.NonbondedForce) -> mm.NonbondedForce:
-    """A copy of ``nb`` with every epsilon 0 (charges, PME, exceptions' qq kept)."""
-    charges = copy.deepcopy(nb)
-    for i in range(nb.getNumParticles()):
-        qi, si, _ = nb.getParticleParameters(i)
-        charges.setParticleParameters(i, qi, si, 0.0)
-    for k in range(nb.getNumExceptions()):
-        i, j, qq, s, _ = nb.getExceptionParameters(k)
-        charges.setExceptionParameters(k, i, j, qq, s, 0.0)
-    charges.setUseDispersionCorrection(False)
-    return charges
-
-
-def smoothed_forces(
-    nb: mm.NonbondedForce,
-    *,
-    width=0.0,
-    smooth_coulomb: bool = False,
-    width_parameter: str = WIDTH_PARAMETER,
-    grid: TableGrid = DEFAULT_GRID,
-    exact_at_zero: bool = True,
-) -> tuple[mm.NonbondedForce | None, mm.CustomNonbondedForce, mm.CustomCompoundBondForce | None]:
-    """Split one ``NonbondedForce`` into (charges-only NonbondedForce, pair force, 1-4 force).
-
-    Returns new forces; ``nb`` is not modified. The first element is ``None`` when
-    ``smooth_coulomb`` moved the charges too; the last is ``None`` when no exception has a
-    nonzero epsilon (or charge product, with ``smooth_coulomb``). ``ValueError`` if
-    ``width`` is beyond the table for some LJ pair or exception of ``nb``.
-    """
-    if not isinstance(nb, _NB):
-        raise TypeError(f"nb must be an openmm.NonbondedForce, got {type(nb).__name__}")
-    _check_supported(nb, smooth_coulomb)
-    p = _read_parameters(nb)
-    width = width_nm(width, "width", maximum=_width_limit(p, grid), limit_name=(
-        f"nm: the table's width_max {grid.width_max!r} times the smallest LJ sigma of "
-        "this system"))
-    custom_method = _METHOD_MAP[nb.getNonbondedMethod()]
-    periodic = custom_method == mm.CustomNonbondedForce.CutoffPeriodic
-    common = dict(width=width, width_parameter=width_parameter, grid=grid,
-                  exact_at_zero=exact_at_zero)
-    pair = smoothed_lj_force(
-        p.sigma, p.epsilon, nonbonded_method=custom_method, cutoff=nb.getCutoffDistance(),
-        switch_distance=(nb.getSwitchingDistance() if nb.getUseSwitchingFunction()
-                         and custom_method != mm.CustomNonbondedForce.NoCutoff else None),
-        use_long_range_correction=bool(periodic and nb.getUseDispersionCorrection()),
-        exclusions=[(i, j) for i, j, *_ in p.exceptions],
-        charges=p.charge if smooth_coulomb else None,
-        reaction_field_dielectric=nb.getReactionFieldDielectric(), **common,
-    )
-    pair.setForceGroup(nb.getForceGroup())
-    moved = [x for x in p.exceptions if x[4] != 0.0 or (smooth_coulomb and x[2] != 0.0)]
-    bonds = None
-    if moved:
-        bonds = smoothed_lj_bond_force(
-            [(x[0], x[1]) for x in moved], [x[3] for x in moved], [x[4] for x in moved],
-            charge_products=[x[2] for x in moved] if smooth_coulomb else None,
-            periodic=bool(periodic and nb.getExceptionsUsePeriodicBoundaryConditions()),
-            **common,
-        )
-        bonds.setForceGroup(nb.getForceGroup())
-    return (None if smooth_coulomb else _charges_only(nb)), pair, bonds
 
 
 def smooth_system(
     system: mm.System,
     width=0.0,
     *,
-    smooth_coulomb: bool = False,
-    r_core: float = R_CORE,
-    width_max: float = WIDTH_MAX,
+    smooth_coulomb: bool = True,
+    atoms=None,
+    solute_solvent: bool = True,
+    exact_14: bool = False,
+    coulomb_cutoff=None,
+    positions=None,
+    r_core: float = FORCE_FIELD_R_CORE,
+    width_max: float | None = None,
     width_parameter: str = WIDTH_PARAMETER,
     grid: TableGrid | None = None,
     exact_at_zero: bool = True,
+    torsion_width=None,
 ) -> mm.System:
-    """Copy of ``system`` with each ``NonbondedForce``'s LJ part replaced by the smoothed one.
+    """Copy of ``system`` with its LJ (and by default Coulomb) smoothed by one width.
 
     Parameters
     ----------
     system : openmm.System
         The original (not modified).
     width : float or Quantity
-        Initial width (nm), the default value of the global parameter ``width_parameter``;
-        ``ValueError`` (naming the largest allowed width) beyond the table's range.
+        Initial width (nm), the default of the global parameter ``width_parameter``;
+        ``ValueError`` (naming the largest allowed width) beyond the table's range or, with
+        ``smooth_coulomb`` and a cutoff, beyond ``cutoff / 8``.
     smooth_coulomb : bool
-        Also smooth the charges (``erf(r / 2w) / r``); only for NoCutoff and the
-        reaction-field cutoff methods, ``ValueError`` with Ewald/PME.
+        Smooth the electrostatics with the same width (``erf(r / 2w) / r``; any method).
+        ``False`` smooths LJ only, which lets LJ-less hydrogens fuse with oxygens.
+    atoms : iterable of int, optional
+        Smooth only the pairs involving these atoms (the solute); default everything.
+    solute_solvent : bool
+        With ``atoms``: also smooth the pairs between ``atoms`` and the rest (default);
+        ``False`` smooths solute-solute pairs only.
+    exact_14 : bool
+        Keep the 1-4 pairs (exceptions) exact.
+    coulomb_cutoff : float or Quantity, optional
+        Cutoff (nm) of the smoothed-Coulomb correction (default: the NonbondedForce's; none
+        for NoCutoff). The correction ``erfc(r / 2w) / r`` is negligible beyond ``8 w``, so
+        0.4 nm serves widths up to 0.05 nm at a fraction of the cost (the width is then
+        limited to ``coulomb_cutoff / 8``). GPU platforms want one cutoff per force group:
+        move the correction ("GaussLJCoulomb") to its own group there.
+    positions : array_like or Quantity, optional
+        If given, ``ValueError`` naming the first smoothed LJ pair closer than
+        ``r_core * sigma_ij``, where width 0 (the regularized LJ) differs from the original.
     r_core : float
-        Core radius of the regularized LJ in units of each pair's sigma.
-    width_max : float
-        Largest reduced width ``w / sigma_ij`` the table covers; the largest width in nm
-        is ``width_max * min(sigma)`` over particles with ``epsilon > 0``
-        (see :func:`openmm_gausslj.state.max_width_for_system`).
+        Core radius of the regularized LJ in units of each pair's sigma (0.6: below
+        real contacts; a new value builds a table once, ~10 s, then cached on disk).
+    width_max : float, optional
+        Largest reduced width ``w / sigma_ij`` of the table (default the package's).
     width_parameter : str
         Name of the global context parameter holding the width (nm).
     grid : TableGrid, optional
         Full control of the table grid (overrides ``r_core`` and ``width_max``).
     exact_at_zero : bool
-        At width exactly 0 evaluate the analytic (regularized) LJ instead of the table, so
-        the copy reproduces the original to rounding (default); ``False`` uses the table
-        at every width (~1e-8 relative at width 0 for pairs beyond 0.85 sigma_ij).
+        At width exactly 0 evaluate the regularized LJ analytically (reproduces the
+        original to rounding when no pair is inside the core).
+    torsion_width : float, optional
+        If given, also smooth the torsions (periodic, RB, CMAP) with this initial angular
+        width (radians; global parameter ``gausslj_torsion_width``), see
+        :func:`openmm_gausslj.torsions.smooth_torsions`. Default: torsions untouched.
 
     Returns
     -------
     openmm.System
-        The smoothed copy. Semantics kept: cutoff method and distance, switching function,
-        long-range (dispersion) correction flag (recomputed by OpenMM, by numerical
-        integration per pair of particle classes, whenever the width changes: cheap for
-        the few classes of a force field, noticeable when annealing every step),
-        exclusions, 1-4 exceptions, force groups.
+        The smoothed copy; other forces (bonds, torsions, GB, barostat...) unchanged.
     """
     if not isinstance(system, mm.System):
         raise ValueError(f"system must be an openmm.System, got {type(system).__name__}")
-    width_nm(width, "width")
+    w = width_nm(width, "width")
     check_parameter_name(width_parameter)
     if grid is None:
-        grid = TableGrid(width_max=width_max, r_core=r_core)
+        grid = TableGrid(r_core=r_core) if width_max is None else TableGrid(
+            r_core=r_core, width_max=width_max)
     elif not isinstance(grid, TableGrid):
         raise TypeError(f"grid must be a TableGrid, got {type(grid).__name__}")
+    forms = read_lj_forms(system)
+    region = _region(atoms, system.getNumParticles())
+    opts = dict(smooth_coulomb=bool(smooth_coulomb), solute_solvent=bool(solute_solvent),
+                exact_14=bool(exact_14), coulomb_cutoff=None if coulomb_cutoff is None else
+                scalar_float(coulomb_cutoff, unit.nanometer, "coulomb_cutoff", minimum=0.0,
+                             strict=True))
+    common = dict(width=0.0, width_parameter=width_parameter, grid=grid,
+                  exact_at_zero=exact_at_zero)
     out = copy.deepcopy(system)
-    nb_indices = [k for k in range(out.getNumForces()) if isinstance(out.getForce(k), _NB)]
-    if not nb_indices:
-        raise ValueError("system has no NonbondedForce to smooth")
-    new_forces = [
-        smoothed_forces(out.getForce(k), width=width, smooth_coulomb=smooth_coulomb,
-                        width_parameter=width_parameter, grid=grid,
-                        exact_at_zero=exact_at_zero)
-        for k in nb_indices
-    ]
-    for k in sorted(nb_indices, reverse=True):
+    plan = dict(pairs=[], bonds=[], new=[], remove=[], coulomb_limit=np.inf)
+    for k in forms.nonbonded:
+        _split_nonbonded(out, k, region, opts, common, plan)
+    for pair in forms.pairs:
+        _split_charmm(out, pair, region, opts, common, plan)
+    for b in forms.bonds:
+        _split_charmm_bonds(out, b, region, opts, common, plan)
+    lj_limit = _lj_width_limit(plan, grid)
+    limit = min(lj_limit, plan["coulomb_limit"])
+    w = width_nm(w, "width", maximum=limit, limit_name=(
+        "nm: the table's range (width_max times the smallest LJ sigma)" if limit == lj_limit
+        else "nm: cutoff / 8, where the smoothed Coulomb correction has decayed"))
+    if positions is not None:
+        check_core_contacts(out, plan["pairs"], plan["bonds"], positions, grid.r_core)
+    for k in sorted(plan["remove"], reverse=True):
         out.removeForce(k)
-    for forces in new_forces:
-        for f in forces:
-            if f is not None:
-                out.addForce(f)
+    # one value per global parameter across forces (OpenMM requires it)
+    defaults = {width_parameter: w}
+    if np.isfinite(plan["coulomb_limit"]):
+        defaults[coulomb_max_parameter(width_parameter)] = plan["coulomb_limit"]
+    for f in plan["new"]:
+        for m in range(f.getNumGlobalParameters()):
+            name = f.getGlobalParameterName(m)
+            if name in defaults:
+                f.setGlobalParameterDefaultValue(m, defaults[name])
+        out.addForce(f)
+    if torsion_width is not None:
+        from .torsions import smooth_torsions  # the torsion smoothing has its own parameter
+
+        smooth_torsions(out, torsion_width)
     return out

@@ -64,6 +64,7 @@ __all__ = [
     "make_table_function",
     "smoothed_lj_force",
     "smoothed_lj_bond_force",
+    "smoothed_lj_type_force",
     "to_nm",
     "to_kj",
     "safe_sigmas",
@@ -304,4 +305,49 @@ def smoothed_lj_bond_force(
     for k, (i, j) in enumerate(pairs):
         force.addBond([i, j], [sig[k], eps[k]] if qq is None else [sig[k], eps[k], qq[k]])
     force.setUsesPeriodicBoundaryConditions(bool(periodic))
+    return force
+
+
+def smoothed_lj_type_force(
+    types: Sequence[int],
+    sigma_table: np.ndarray,
+    epsilon_table: np.ndarray,
+    *,
+    width: float = 0.0,
+    width_parameter: str = WIDTH_PARAMETER,
+    grid: TableGrid = DEFAULT_GRID,
+    exact_at_zero: bool = True,
+    table_function: mm.Continuous2DFunction | None = None,
+) -> mm.CustomNonbondedForce:
+    """The smoothed LJ with per-type-pair ``sigma``/``epsilon`` tables (CHARMM, NBFIX).
+
+    ``types[i]`` indexes the symmetric ``(ntypes, ntypes)`` tables (nm, kJ/mol) through
+    ``Discrete2DFunction`` s; type pairs with ``epsilon = 0`` get a harmless sigma. The
+    caller sets the cutoff, exclusions and interaction groups (as for the force it
+    replaces); ``width`` must already be checked against ``grid.width_max * min sigma``.
+    """
+    eps = np.asarray(epsilon_table, dtype=np.float64)
+    sig = np.asarray(sigma_table, dtype=np.float64).copy()
+    nt = eps.shape[0]
+    if eps.shape != (nt, nt) or sig.shape != (nt, nt):
+        raise ValueError(f"sigma_table and epsilon_table must be square, got {sig.shape}, "
+                         f"{eps.shape}")
+    sig.ravel()[:] = safe_sigmas(sig.ravel(), eps.ravel(), "sigma_table")
+    lines = reduced_expression("geps", "gr/gsig", f"{width_parameter}/gsig", grid,
+                               width_parameter, exact_at_zero)
+    lines += ["geps = gausslj_eps(gtype1, gtype2)", "gsig = gausslj_sig(gtype1, gtype2)",
+              "gtype1 = type1", "gtype2 = type2", SAFE_R]
+    force = mm.CustomNonbondedForce("; ".join(lines))
+    force.setName("GaussLJ")
+    force.addGlobalParameter(width_parameter, float(width))
+    force.addGlobalParameter(width_max_parameter(width_parameter), grid.width_max)
+    force.addPerParticleParameter("type")
+    # Discrete2DFunction is x-fastest: values[i + nt*j] = table[i, j] (tables are symmetric)
+    force.addTabulatedFunction("gausslj_eps", mm.Discrete2DFunction(nt, nt, eps.ravel("F")))
+    force.addTabulatedFunction("gausslj_sig", mm.Discrete2DFunction(nt, nt, sig.ravel("F")))
+    force.addTabulatedFunction(
+        TABLE_NAME, make_table_function(grid) if table_function is None else table_function
+    )
+    for t in types:
+        force.addParticle([float(t)])
     return force

@@ -115,7 +115,129 @@ def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: s
     integrator.addConstrainVelocities()
 
 
-class AnnealedLangevinIntegrator(mm.CustomIntegrator):
+def integrator_arguments(temperature, friction, timestep, width_start, width_end, n_steps,
+                         schedule, parameter, system):
+    """Checked ``(T in K, friction in 1/ps, dt in ps, w0, w1, n)`` of the annealed integrator."""
+    t_k = scalar_float(temperature, unit.kelvin, "temperature", minimum=0.0)
+    gamma = scalar_float(friction, unit.picosecond**-1, "friction", minimum=0.0)
+    dt = scalar_float(timestep, unit.picosecond, "timestep", minimum=0.0, strict=True)
+    w0, w1 = _anneal_range(width_start, width_end, schedule)
+    n = positive_int(n_steps, "n_steps")
+    if system is not None:  # the schedule never exceeds width_start
+        check_width_for_system(w0, system, "width_start", parameter)
+    return t_k, gamma, dt, w0, w1, n
+
+
+def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, parameter,
+                            add_kt: bool = True) -> None:
+    """Global variables (the whole schedule lives there) and the BAOAB steps."""
+    a = math.exp(-gamma * dt)
+    values = [("a", a), ("b", math.sqrt(max(0.0, 1.0 - a * a))),
+              ("gausslj_step", 0.0), ("gausslj_nsteps", float(n)), ("gausslj_w0", w0),
+              ("gausslj_w1", w1), ("gausslj_geometric", float(schedule == "geometric"))]
+    if add_kt:
+        values.append(("kT", (unit.MOLAR_GAS_CONSTANT_R * t_k * unit.kelvin).value_in_unit(
+            unit.kilojoule_per_mole)))
+    for name, value in values:
+        integrator.addGlobalVariable(name, value)
+    _add_baoab_step(integrator, schedule, parameter)
+
+
+_SCHEDULE_VARIABLES = {"kT", "gausslj_step", "gausslj_nsteps", "gausslj_w0", "gausslj_w1",
+                       "gausslj_geometric"}
+
+
+class AnnealingInterface:
+    """Methods of the annealed integrators, reading everything from global variables.
+
+    Because nothing lives in Python attributes, a copy or an XML round trip regains the
+    whole interface by a class change (:meth:`restore_interface`; openmmtools does the same
+    with its ``ThermostatedIntegrator`` subclasses).
+    """
+
+    @property
+    def width_start(self) -> float:
+        return self.getGlobalVariableByName("gausslj_w0")
+
+    @property
+    def width_end(self) -> float:
+        return self.getGlobalVariableByName("gausslj_w1")
+
+    @property
+    def n_steps(self) -> int:
+        return int(round(self.getGlobalVariableByName("gausslj_nsteps")))
+
+    @property
+    def schedule(self) -> str:
+        return "geometric" if self.getGlobalVariableByName("gausslj_geometric") else "linear"
+
+    @property
+    def parameter(self) -> str:
+        """The width's context parameter (the global the schedule step computes)."""
+        return _schedule_target(self)
+
+    def getTemperature(self) -> unit.Quantity:  # noqa: N802 (openmmtools' integrator API)
+        """Heat-bath temperature (kelvin), read from the ``kT`` global variable."""
+        kt = self.getGlobalVariableByName("kT") * unit.kilojoule_per_mole
+        return (kt / unit.MOLAR_GAS_CONSTANT_R).in_units_of(unit.kelvin)
+
+    def setTemperature(self, temperature) -> None:  # noqa: N802 (openmmtools' integrator API)
+        """Set the heat-bath temperature (kelvin or a Quantity), as openmmtools' integrators.
+
+        Lets ``openmmtools.states.ThermodynamicState`` drive this integrator.
+        """
+        t_k = scalar_float(temperature, unit.kelvin, "temperature", minimum=0.0)
+        kt = (unit.MOLAR_GAS_CONSTANT_R * t_k * unit.kelvin).value_in_unit(
+            unit.kilojoule_per_mole)
+        self.setGlobalVariableByName("kT", kt)
+
+    @classmethod
+    def restore_interface(cls, integrator: mm.Integrator) -> bool:
+        """Give a copied or XML-deserialized ``CustomIntegrator`` this class back.
+
+        OpenMM's copies (``context.getIntegrator()``, ``XmlSerializer``) are plain
+        ``CustomIntegrator`` s; the schedule lives in global variables, so the interface
+        (temperature, :meth:`width_at`, :meth:`reset`) can be restored. Returns ``False``
+        (and leaves the object alone) if it is not one of these integrators.
+        """
+        if not isinstance(integrator, mm.CustomIntegrator):
+            return False
+        names = {integrator.getGlobalVariableName(k)
+                 for k in range(integrator.getNumGlobalVariables())}
+        if not _SCHEDULE_VARIABLES <= names or _schedule_target(integrator) is None:
+            return False
+        integrator.__class__ = cls
+        return True
+
+    def width_at(self, step: int) -> float:
+        """Scheduled width (nm) after ``step`` steps."""
+        frac = min(max(int(step), 0), self.n_steps) / self.n_steps
+        return _width_at(self.width_start, self.width_end, frac, self.schedule)
+
+    def reset(self, context: mm.Context) -> None:
+        """Restart the schedule: step counter 0 and the context's width = ``width_start``.
+
+        Positions are not looked at (reset may come before ``setPositions``); see
+        :func:`openmm_gausslj.state.check_no_coincident` for coincident particles.
+        """
+        self.setGlobalVariableByName("gausslj_step", 0.0)
+        GaussLJState(self.width_start, self.parameter).apply_to_context(context)
+
+    @property
+    def step_count(self) -> int:
+        """Steps taken since construction or the last :meth:`reset`."""
+        return int(round(self.getGlobalVariableByName("gausslj_step")))
+
+
+def _schedule_target(integrator) -> str | None:
+    for k in range(integrator.getNumComputations()):
+        kind, variable, expr = integrator.getComputationStep(k)
+        if kind == mm.CustomIntegrator.ComputeGlobal and "gausslj_w0" in expr:
+            return variable
+    return None
+
+
+class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
     """Langevin (BAOAB) integrator that anneals the smoothing width on the device.
 
     Each step is ``V/2 R/2 O R/2 [width update] V/2``: the width moves to its value for
@@ -149,42 +271,11 @@ class AnnealedLangevinIntegrator(mm.CustomIntegrator):
     def __init__(self, temperature, friction, timestep, width_start, width_end,
                  n_steps: int, schedule: str = "linear", parameter: str = WIDTH_PARAMETER,
                  system: mm.System | None = None) -> None:
-        t_k = scalar_float(temperature, unit.kelvin, "temperature", minimum=0.0)
-        gamma = scalar_float(friction, unit.picosecond**-1, "friction", minimum=0.0)
-        dt = scalar_float(timestep, unit.picosecond, "timestep", minimum=0.0, strict=True)
-        w0, w1 = _anneal_range(width_start, width_end, schedule)
-        n = positive_int(n_steps, "n_steps")
-        if system is not None:  # the schedule never exceeds width_start
-            check_width_for_system(w0, system, "width_start", parameter)
+        t_k, gamma, dt, w0, w1, n = integrator_arguments(
+            temperature, friction, timestep, width_start, width_end, n_steps, schedule,
+            parameter, system)
         super().__init__(dt)
-        self.width_start, self.width_end, self.n_steps = w0, w1, n
-        self.schedule, self.parameter = schedule, parameter
-        kt = (unit.MOLAR_GAS_CONSTANT_R * t_k * unit.kelvin).value_in_unit(unit.kilojoule_per_mole)
-        a = math.exp(-gamma * dt)
-        for name, value in (("a", a), ("b", math.sqrt(max(0.0, 1.0 - a * a))), ("kT", kt),
-                            ("gausslj_step", 0.0), ("gausslj_nsteps", float(n)),
-                            ("gausslj_w0", w0), ("gausslj_w1", w1)):
-            self.addGlobalVariable(name, value)
-        _add_baoab_step(self, schedule, parameter)
-
-    def width_at(self, step: int) -> float:
-        """Scheduled width (nm) after ``step`` steps."""
-        frac = min(max(int(step), 0), self.n_steps) / self.n_steps
-        return _width_at(self.width_start, self.width_end, frac, self.schedule)
-
-    def reset(self, context: mm.Context) -> None:
-        """Restart the schedule: step counter 0 and the context's width = ``width_start``.
-
-        Positions are not looked at (reset may come before ``setPositions``); see
-        :func:`openmm_gausslj.state.check_no_coincident` for coincident particles.
-        """
-        self.setGlobalVariableByName("gausslj_step", 0.0)
-        GaussLJState(self.width_start, self.parameter).apply_to_context(context)
-
-    @property
-    def step_count(self) -> int:
-        """Steps taken since construction or the last :meth:`reset`."""
-        return int(round(self.getGlobalVariableByName("gausslj_step")))
+        build_annealed_langevin(self, t_k, gamma, dt, w0, w1, n, schedule, parameter)
 
 
 def _stage_widths(widths: Iterable, context: mm.Context, parameter: str) -> list[float]:

@@ -12,7 +12,7 @@ import math
 import openmm as mm
 import openmm.unit as unit
 
-from .expressions import WIDTH_PARAMETER, width_max_parameter
+from .expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_parameter
 from .inputs import coincident_pairs, width_nm
 from .table import TABLE_NAME
 
@@ -45,26 +45,50 @@ def _default(force: mm.Force, name: str) -> float:
     raise KeyError(name)
 
 
-def max_width_for_system(system: mm.System, parameter: str = WIDTH_PARAMETER) -> float:
-    """Largest width (nm) every smoothed pair of ``system`` can take inside the table.
+def _lj_force_limit(f: mm.Force, ymax: float) -> float:
+    """``ymax * min sigma`` over the LJ pairs (eps > 0) of one smoothed LJ force."""
+    best = math.inf
+    if isinstance(f, mm.CustomNonbondedForce):
+        tabs = {f.getTabulatedFunctionName(k): f.getTabulatedFunction(k)
+                for k in range(f.getNumTabulatedFunctions())}
+        if "gausslj_sig" in tabs:  # per-type-pair tables (CHARMM)
+            types = {int(round(f.getParticleParameters(i)[0])) for i in range(f.getNumParticles())}
+            nt, _, sig = tabs["gausslj_sig"].getFunctionParameters()
+            _, _, eps = tabs["gausslj_eps"].getFunctionParameters()
+            for a in types:
+                for b in types:
+                    if eps[a + nt * b] > 0:
+                        best = min(best, ymax * sig[a + nt * b])
+            return best
+        for i in range(f.getNumParticles()):
+            sig, eps = f.getParticleParameters(i)[:2]
+            if eps > 0:
+                best = min(best, ymax * sig)
+        return best
+    for i in range(f.getNumBonds()):
+        _, params = f.getBondParameters(i)
+        if params[1] > 0:
+            best = min(best, ymax * params[0])
+    return best
 
-    ``width_max_reduced * min(sigma)`` over the smoothed forces' particles (or 1-4 pairs)
-    with ``epsilon > 0``; ``inf`` if there is no such pair.
+
+def max_width_for_system(system: mm.System, parameter: str = WIDTH_PARAMETER) -> float:
+    """Largest width (nm) every smoothed pair of ``system`` can take.
+
+    ``width_max_reduced * min(sigma)`` over the smoothed LJ forces' pairs with
+    ``epsilon > 0`` and, for the smoothed Coulomb correction, ``cutoff / 8``; ``inf`` if
+    nothing limits it.
     """
     best = math.inf
     for k in smoothed_force_indices(system, parameter):
         f = system.getForce(k)
-        ymax = _default(f, width_max_parameter(parameter))
-        if isinstance(f, mm.CustomNonbondedForce):
-            for i in range(f.getNumParticles()):
-                sig, eps = f.getParticleParameters(i)[:2]
-                if eps > 0:
-                    best = min(best, ymax * sig)
-        else:
-            for i in range(f.getNumBonds()):
-                _, params = f.getBondParameters(i)
-                if params[1] > 0:
-                    best = min(best, ymax * params[0])
+        best = min(best, _lj_force_limit(f, _default(f, width_max_parameter(parameter))))
+    cmax = coulomb_max_parameter(parameter)
+    for f in system.getForces():
+        if hasattr(f, "getNumGlobalParameters"):
+            names = [f.getGlobalParameterName(k) for k in range(f.getNumGlobalParameters())]
+            if cmax in names and parameter in names:
+                best = min(best, _default(f, cmax))
     return best
 
 
@@ -141,8 +165,31 @@ class GaussLJState:
         """Width as an ``openmm.unit`` quantity."""
         return self._width * unit.nanometer
 
+    @property
+    def gausslj_width(self) -> float:
+        """Alias of :attr:`width` (the default parameter's name, as openmmtools users write)."""
+        return self._width
+
+    @gausslj_width.setter
+    def gausslj_width(self, value) -> None:
+        self.width = value
+
     def __repr__(self) -> str:
         return f"GaussLJState(width={self._width!r}, parameter={self.parameter!r})"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, GaussLJState) and other.parameter == self.parameter
+                and other.width == self.width)
+
+    __hash__ = None  # mutable
+
+    def __getstate__(self, **kwargs) -> dict:
+        """Serialization (openmmtools' ``utils.serialize`` and pickle)."""
+        return {"width": self._width, "parameter": self.parameter}
+
+    def __setstate__(self, state: dict) -> None:
+        self.parameter = str(state["parameter"])
+        self._width = width_nm(state["width"], "width")
 
     @classmethod
     def from_system(cls, system: mm.System, parameter: str = WIDTH_PARAMETER) -> GaussLJState:
@@ -170,11 +217,10 @@ class GaussLJState:
 
     def apply_to_system(self, system: mm.System) -> None:
         """Set the default width of every smoothed force of ``system`` (checked)."""
-        idx = smoothed_force_indices(system, self.parameter)
-        if not idx:
+        if not smoothed_force_indices(system, self.parameter):
             raise ValueError(f"system has no smoothed force with parameter {self.parameter!r}")
         self.check_system(system)
-        for k in idx:
+        for k in _parameter_force_indices(system, self.parameter):
             f = system.getForce(k)
             for j in range(f.getNumGlobalParameters()):
                 if f.getGlobalParameterName(j) == self.parameter:
@@ -187,3 +233,59 @@ class GaussLJState:
             context.setParameter(self.parameter, self._width)
         except Exception as exc:  # OpenMMException
             raise ValueError(f"context has no parameter {self.parameter!r}") from exc
+
+    # ---- openmmtools' composable-state protocol (IComposableState, matched by duck typing) ----
+
+    def check_system_consistency(self, system: mm.System) -> None:
+        """``ComposableStateError`` (a ``ValueError``) if ``system``'s width is not this one."""
+        try:
+            other = GaussLJState.from_system(system, self.parameter)
+        except ValueError as exc:
+            raise _state_error(str(exc)) from exc
+        if other.width != self._width:
+            raise _state_error(f"system has {self.parameter} = {other.width}, "
+                               f"the state {self._width}")
+
+    def _standardize_system(self, system: mm.System) -> None:
+        """The standard System has width 0: states differing in width share one System."""
+        idx = smoothed_force_indices(system, self.parameter)
+        if not idx:
+            raise _state_error(f"system has no smoothed force with parameter {self.parameter!r}")
+        GaussLJState(0.0, self.parameter).apply_to_system(system)
+
+    def _on_setattr(self, standard_system, attribute_name, old_composable_state) -> bool:
+        """Changing the width never changes the standard System."""
+        return False
+
+    def _find_force_groups_to_update(self, context, current_context_state, memo) -> set:
+        """Force groups holding the width parameter, if the width changes."""
+        if "groups" not in memo:
+            system = context.getSystem()
+            memo["groups"] = {system.getForce(k).getForceGroup()
+                              for k in _parameter_force_indices(system, self.parameter)}
+        if getattr(current_context_state, "width", None) == self._width:
+            return set()
+        return set(memo["groups"])
+
+
+def _parameter_force_indices(system: mm.System, parameter: str) -> list[int]:
+    """Every force with the global parameter (the LJ, Coulomb and torsion forces)."""
+    out = []
+    for k, f in enumerate(system.getForces()):
+        if hasattr(f, "getNumGlobalParameters") and parameter in {
+                f.getGlobalParameterName(m) for m in range(f.getNumGlobalParameters())}:
+            out.append(k)
+    return out
+
+
+def _state_error(message: str) -> Exception:
+    """openmmtools' ``ComposableStateError`` (also a ``ValueError``) when it is installed."""
+    try:
+        from openmmtools.states import ComposableStateError
+    except ImportError:
+        return ValueError(message)
+
+    class GaussLJStateError(ComposableStateError, ValueError):
+        pass
+
+    return GaussLJStateError(message)

@@ -44,6 +44,19 @@ def _n_atoms(text: str) -> int:
 _n_atoms.__name__ = "an integer >= 2"
 
 
+def _probability(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return v
+
+
+_probability.__name__ = "a number in [0, 1]"
+
+
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Add the ``optimize`` subcommand to an ``argparse`` subparsers object."""
     p = subparsers.add_parser(
@@ -67,7 +80,15 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=nonneg_float, default=DEFAULT_TEMPERATURE)
     p.add_argument("--step", type=positive_float, default=0.4)
     p.add_argument("--widths", type=positive_float, nargs="+", default=list(DEFAULT_WIDTHS))
-    p.add_argument("--minimizer", default="scipy", help="L-BFGS implementation")
+    p.add_argument("--p-smooth", type=_probability, default=1.0, metavar="P",
+                   help="smoothed-bh: fraction of quenches that are smoothed (default 1; "
+                        "e.g. 0.1: an occasional smoothed deep quench)")
+    p.add_argument("--gtol", type=positive_float, default=1e-5,
+                   help="gradient tolerance of each quench (largest component; looser "
+                        "values quench faster and new bests are polished to 1e-5)")
+    p.add_argument("--minimizer", default="auto",
+                   help="L-BFGS implementation: 'compiled' (numba), 'scipy' (L-BFGS-B) or "
+                        "'auto' (default: compiled for the built-in LJ)")
     p.add_argument("--clock", choices=("wall", "process"), default="wall")
     p.add_argument("--state", default=None, metavar="PATH", help="resumable JSON state file")
     add_output_options(p)
@@ -90,6 +111,7 @@ def _run(args):
         seed=args.seed, n_starts=args.n_starts, temperature=args.temperature,
         step=args.step, widths=args.widths, target_energy=args.target_energy,
         clock=args.clock, state_file=args.state, minimizer=args.minimizer,
+        p_smooth=args.p_smooth, gtol=args.gtol,
         progress=progress_enabled(args) and args.n_starts == 1,
     )
     if args.workers > 1 and args.n_starts > 1:

@@ -21,7 +21,7 @@ from ..io import interruptible
 from .checkpoint import check_state, load_state, new_state, save_state
 from .clusters import random_cluster
 from .moves import Metropolis, RandomDisplacement
-from .quench import HomotopyQuench, Objective, PlainQuench, SmoothedQuench
+from .quench import CompiledQuench, HomotopyQuench, Objective, PlainQuench, SmoothedQuench
 from .results import ENERGY_TOL, GlobalOptResult
 
 __all__ = ["BHSettings", "StopRule", "run_single"]
@@ -48,6 +48,8 @@ class BHSettings:
     energy_scale: float = 1.0
     homotopy_kwargs: dict = field(default_factory=dict)
     minimizer: str = "scipy"
+    p_smooth: float = 1.0
+    polish_gtol: float = 0.0
 
     def key(self) -> dict:
         """The settings a resumed state must share (everything that shapes the run)."""
@@ -67,9 +69,16 @@ class BHSettings:
         unit_grad = self.energy_scale / self.length_scale
         common = dict(gtol=self.gtol * unit_grad, maxiter=self.maxiter,
                       radius=self.radius * self.length_scale, minimizer=self.minimizer)
+        common["polish_gtol"] = self.polish_gtol * unit_grad
+        smooth = dict(widths=[w * self.length_scale for w in self.widths],
+                      width_gtol=self.width_gtol * unit_grad, p_smooth=self.p_smooth)
+        if self.minimizer == "compiled" and self.method != "homotopy":
+            common.pop("minimizer")
+            if self.method != "smoothed-bh":
+                smooth = {}
+            return CompiledQuench(objective, **smooth, **common)
         if self.method == "smoothed-bh":
-            return SmoothedQuench(objective, widths=[w * self.length_scale for w in self.widths],
-                                  width_gtol=self.width_gtol * unit_grad, **common)
+            return SmoothedQuench(objective, **smooth, **common)
         if self.method == "homotopy":
             return HomotopyQuench(objective, homotopy_kwargs=self.homotopy_kwargs,
                                   length_scale=self.length_scale,
@@ -140,7 +149,7 @@ class _Runner:
         s = self.s
         if s.method == "homotopy" or st["cur_x"] is None:
             # (Re)start from a fresh random cluster (every homotopy run is a fresh start).
-            x, e = self.quench(s.fresh(rng), rng)
+            x, e = self.quench(s.fresh(rng), rng, deep=True)
             st["n_min"] += 1
             if s.method == "homotopy":
                 st["n_restarts"] += 1
@@ -148,6 +157,7 @@ class _Runner:
                 st["cur_x"], st["cur_e"] = x.tolist(), e
                 st["since_best"] += 1
             if self._better(st, e):
+                x, e = self.quench.polish(x, e)
                 self._record(st, x, e, now)
             return
         trial = self.take_step(np.asarray(st["cur_x"]), rng)
@@ -157,6 +167,7 @@ class _Runner:
         if self.accept_test(e, st["cur_e"], rng):
             st["cur_x"], st["cur_e"] = x.tolist(), e
         if self._better(st, e):
+            x, e = self.quench.polish(x, e)
             self._record(st, x, e, now)
         if s.patience > 0 and st["since_best"] >= s.patience:
             st["cur_x"], st["cur_e"] = None, None
@@ -165,7 +176,7 @@ class _Runner:
 
     @staticmethod
     def _record(st: dict, x: np.ndarray, e: float, now: Callable[[], float]) -> None:
-        st["best_x"], st["best_e"] = x.tolist(), e
+        st["best_x"], st["best_e"] = x.tolist(), e  # x, e: already polished by the quench
         st["trace"].append([now(), st["n_min"], e])
         st["since_best"] = 0
 
@@ -234,7 +245,7 @@ def run_single(settings: BHSettings, objective: Objective, seed: int | None,
         rng = np.random.default_rng()
         rng.bit_generator.state = st["rng"]
         with interruptible() as interrupted:
-            x, e = runner.quench(np.asarray(st["start"]), rng)
+            x, e = runner.quench.polish(*runner.quench(np.asarray(st["start"]), rng))
         if interrupted:
             return None
         st.update(cur_x=x.tolist(), cur_e=e, best_x=x.tolist(), best_e=e, n_min=1,

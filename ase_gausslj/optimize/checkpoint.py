@@ -18,8 +18,10 @@ from ..io import write_json
 __all__ = ["STATE_VERSION", "new_state", "save_state", "load_state", "check_state",
            "copy_state"]
 
-STATE_VERSION = 2
-"""Version 2 added the quench settings (gtol, maxiter, radius, minimizer) to the key."""
+STATE_VERSION = 3
+"""Version 2 added the quench settings (gtol, maxiter, radius, minimizer) to the key;
+version 3 ``p_smooth`` and ``polish_gtol`` (and ``minimizer`` now defaults to the compiled
+one for the built-in LJ)."""
 
 
 def new_state(key: dict[str, Any], seed: int | None, start: np.ndarray | None) -> dict:

@@ -10,11 +10,11 @@ a new best needs a drop of 1e-7; after ``patience`` quenches without a new best 
 restarts from a fresh random cluster.
 
 What differs is where it runs: a chunk of steps runs in one numba call
-(:func:`bh_chunk`), so a step costs its quench plus a few microseconds. Random numbers come
-from a ``numpy.random.Generator`` seeded once and drawn in fixed-shape blocks per chunk
-(displacements, acceptance uniforms, guard directions), so a run is repeatable bit for
-bit for a seed and a number of quenches; a CPU-time budget (checked between chunks) only
-decides where a run stops.
+(:func:`~ase_gausslj.optimize.compiled_steps.bh_chunk`), so a step costs its quench plus
+a few microseconds. Random numbers come from a ``numpy.random.Generator`` seeded once and
+drawn in fixed-shape blocks per chunk (displacements, acceptance uniforms, smoothing
+picks, guard directions), so a run is repeatable bit for bit for a seed and a number of
+quenches; a CPU-time budget (checked between chunks) only decides where a run stops.
 """
 
 from __future__ import annotations
@@ -23,133 +23,19 @@ import math
 import time
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
-from .compiled import NORMS, _positive, kernel_args, lbfgs_core
+from .compiled import NORMS, _positive, kernel_args
+from .compiled_steps import (
+    _ENERGY_TOL,
+    _GUARD_ROUNDS,
+    _guard,  # noqa: F401  (historical location, used by tests)
+    bh_chunk,
+    lj_quench,
+    polish,
+)
 
 __all__ = ["LeanBHResult", "bh_chunk", "lean_basin_hopping", "lj_quench"]
-
-_ENERGY_TOL = 1e-7  # a new best must be lower by at least this (as in globalopt)
-_GUARD_ROUNDS = 3
-
-
-@nb.njit(cache=True)
-def _guard(x, radius, normals):
-    """Evaporation guard of ``globalopt.evaporation_guard`` in place; returns atoms moved.
-
-    ``normals`` (N, 3) are standard normal draws; escaped atom ``a`` uses row ``a``.
-    """
-    pos = x.reshape((-1, 3))
-    n = pos.shape[0]
-    centre = np.empty(3)
-    for c in range(3):
-        centre[c] = np.median(pos[:, c])
-    escaped = np.zeros(n, dtype=np.bool_)
-    n_moved = 0
-    for a in range(n):
-        d2 = 0.0
-        for c in range(3):
-            d2 += (pos[a, c] - centre[c]) ** 2
-        if math.sqrt(d2) > radius:
-            escaped[a] = True
-            n_moved += 1
-    if n_moved == 0:
-        return 0
-    r_surf = 0.0
-    if n_moved < n:
-        centre[:] = 0.0
-        for a in range(n):
-            if not escaped[a]:
-                centre += pos[a]
-        centre /= n - n_moved
-        for a in range(n):
-            if not escaped[a]:
-                d2 = 0.0
-                for c in range(3):
-                    d2 += (pos[a, c] - centre[c]) ** 2
-                r_surf = max(r_surf, math.sqrt(d2))
-    r_surf = min(max(r_surf, 0.5), radius)
-    for a in range(n):
-        if escaped[a]:
-            vn = math.sqrt(normals[a, 0] ** 2 + normals[a, 1] ** 2 + normals[a, 2] ** 2)
-            for c in range(3):
-                pos[a, c] = centre[c] + r_surf * normals[a, c] / vn
-    return n_moved
-
-
-@nb.njit(cache=True)
-def lj_quench(x, types, nspec, phases, n_smooth, gtols, norm, max_iter, m, maxstep,
-              max_rise, radius, normals):
-    """Quench flat ``x`` in place (smoothed phases, width 0, guard); returns ``(e, n_fev)``.
-
-    ``phases`` is a tuple of kernel-argument tuples: ``phases[:n_smooth]`` the smoothed
-    widths (tolerance ``gtols[p]``), ``phases[n_smooth]`` width 0 (``gtols[n_smooth]``).
-    ``normals`` (3, N, 3) feed the guard rounds. ``x`` is centred at the end.
-    """
-    n_fev = 0
-    for p in range(n_smooth):
-        r = lbfgs_core(x, types, nspec, phases[p], gtols[p], norm, max_iter, m, maxstep,
-                       max_rise)
-        n_fev += r[3]
-    ka = phases[n_smooth]
-    r = lbfgs_core(x, types, nspec, ka, gtols[n_smooth], norm, max_iter, m, maxstep, max_rise)
-    e = r[0]
-    n_fev += r[3]
-    for k in range(_GUARD_ROUNDS):
-        if _guard(x, radius, normals[k]) == 0:
-            break
-        r = lbfgs_core(x, types, nspec, ka, gtols[n_smooth], norm, max_iter, m, maxstep,
-                       max_rise)
-        e = r[0]
-        n_fev += r[3]
-    pos = x.reshape((-1, 3))
-    for c in range(3):
-        mean = pos[:, c].mean()
-        pos[:, c] -= mean
-    return e, n_fev
-
-
-@nb.njit(cache=True)
-def bh_chunk(cur, best, energies, counters, disp, unif, normals, step, temperature,
-             patience, target, trace_n, trace_e, types, nspec, phases, n_smooth, gtols,
-             norm, max_iter, m, maxstep, max_rise, radius):
-    """Up to ``len(unif)`` basin-hopping steps from ``cur`` (flat, updated in place).
-
-    ``disp`` (K, 3N) uniform in [-1, 1], ``unif`` (K,) uniform, ``normals`` (K, 3, N, 3);
-    ``energies = [cur_e, best_e]`` and ``counters = [n_min, since_best, n_fev]`` are
-    updated in place; new bests are written to ``best`` and appended to
-    ``trace_n``/``trace_e``. Returns ``(status, n_trace)``: status 0 all steps done,
-    1 ``best_e <= target``, 2 ``patience`` exhausted (the caller restarts).
-    """
-    n = cur.size
-    trial = np.empty(n)
-    n_trace = 0
-    for k in range(unif.size):
-        for j in range(n):
-            trial[j] = cur[j] + step * disp[k, j]
-        e, nf = lj_quench(trial, types, nspec, phases, n_smooth, gtols, norm, max_iter, m,
-                       maxstep, max_rise, radius, normals[k])
-        counters[0] += 1
-        counters[1] += 1
-        counters[2] += nf
-        delta = e - energies[0]
-        if math.isfinite(e) and (delta <= 0.0 or (
-                temperature > 0.0 and unif[k] < math.exp(-delta / temperature))):
-            cur[:] = trial
-            energies[0] = e
-        if e < energies[1] - _ENERGY_TOL:
-            best[:] = trial
-            energies[1] = e
-            counters[1] = 0
-            trace_n[n_trace] = counters[0]
-            trace_e[n_trace] = e
-            n_trace += 1
-        if energies[1] <= target:
-            return 1, n_trace
-        if patience > 0 and counters[1] >= patience:
-            return 2, n_trace
-    return 0, n_trace
 
 
 @dataclass
@@ -184,6 +70,20 @@ def _random_cluster(n, rng, density=0.9):
     return v * (radius * rng.random(n) ** (1.0 / 3.0))[:, None]
 
 
+def _probability(value, name):
+    if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _choice(value, name, options):
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
 def _check_count(value, name, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -204,7 +104,27 @@ class _Config:
     budget: float | None
     target: float
     chunk: int
-    qargs: tuple
+    n_smooth: int
+    p_smooth: float
+    ladder: str
+    restart: str
+    polish_gtol: float
+    head: tuple  # (types, nspec, phases): the arguments of lj_quench before the picks
+    qargs: tuple  # the arguments of lj_quench after the picks (but the guard normals)
+
+    def picks(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """The smoothed phases ``[p0, p1)`` of ``k`` quenches (no draws when fixed)."""
+        out = np.zeros((k, 2), dtype=np.int64)
+        if self.n_smooth == 0 or self.p_smooth == 0.0:
+            return out
+        if self.ladder == "one":  # one width of the ladder per quench, uniformly
+            p = rng.integers(self.n_smooth, size=k)
+            out[:, 0], out[:, 1] = p, p + 1
+        else:
+            out[:, 1] = self.n_smooth
+        if self.p_smooth < 1.0:  # an occasional smoothed quench; the others plain
+            out[rng.random(k) >= self.p_smooth] = 0
+        return out
 
 
 def lean_basin_hopping(
@@ -228,6 +148,11 @@ def lean_basin_hopping(
     memory: int = 10,
     maxstep: float = 0.5,
     max_rise: float = 1e-4,
+    p_smooth: float = 1.0,
+    ladder: str = "all",
+    smooth_iter: int | None = None,
+    restart: str = "random",
+    polish_gtol: float | None = None,
 ) -> LeanBHResult:
     """Basin hopping (``widths=()``) or smoothed basin hopping on an LJ cluster, compiled.
 
@@ -256,12 +181,30 @@ def lean_basin_hopping(
         Pair potential (default reduced LJ); lengths in its unit.
     memory, maxstep, max_rise :
         L-BFGS settings (:func:`ase_gausslj.optimize.compiled.lbfgs_minimize`).
+    p_smooth : float
+        Probability that a step's quench goes through the smoothed phases (1: every
+        quench, as ``'smoothed-bh'``; e.g. 0.1: an occasional smoothed "deep" quench).
+    ladder : {'all', 'one'}
+        A smoothed quench minimizes at every width of ``widths`` in turn (``'all'``) or
+        at one width drawn uniformly from them (``'one'``: width per quench from a ladder).
+    smooth_iter : int, optional
+        Iteration cap of each smoothed phase (default ``max_iter``): a cheaper phase.
+    restart : {'random', 'best'}
+        After ``patience`` quenches without a new best: a fresh random cluster, or the
+        best minimum displaced by ``2 step`` and quenched through all of ``widths``
+        (a homotopy restart from the best minimum).
+    polish_gtol : float, optional
+        Re-minimize every new best to this tolerance (max gradient component) before it
+        is recorded; default: ``min(gtol, 1e-5)`` when ``gtol > 1e-5``, else no polish.
+        It lets the walk quench loosely (``gtol=1e-3`` saves ~40% of a quench's
+        evaluations) and still report tightly converged minima.
 
     Returns
     -------
     LeanBHResult
     """
     n = _check_count(n_atoms, "n_atoms", 2)
+    max_iter = _check_count(max_iter, "max_iter", 1)
     if max_quenches is None and budget is None and target_energy is None:
         raise ValueError("give at least one of max_quenches, budget, target_energy")
     if not (isinstance(temperature, (int, float)) and temperature >= 0
@@ -281,11 +224,17 @@ def lean_basin_hopping(
                                                                     "max_quenches", 1),
         budget=None if budget is None else _positive(budget, "budget"),
         target=-math.inf if target_energy is None else float(target_energy) + float(target_tol),
-        chunk=_check_count(chunk, "chunk", 1),
-        qargs=(types, nspec, phases, len(widths), gtols, NORMS["max"],
-               _check_count(max_iter, "max_iter", 1), _check_count(memory, "memory", 1),
-               _positive(maxstep, "maxstep"), _positive(max_rise, "max_rise"),
-               radius),
+        chunk=_check_count(chunk, "chunk", 1), n_smooth=len(widths),
+        p_smooth=_probability(p_smooth, "p_smooth"),
+        ladder=_choice(ladder, "ladder", ("all", "one")),
+        restart=_choice(restart, "restart", ("random", "best")),
+        polish_gtol=(_positive(polish_gtol, "polish_gtol") if polish_gtol is not None
+                     else (1e-5 if gtol > 1e-5 else 0.0)),
+        head=(types, nspec, phases),
+        qargs=(gtols, NORMS["max"], max_iter,
+               max_iter if smooth_iter is None else _check_count(smooth_iter, "smooth_iter", 1),
+               _check_count(memory, "memory", 1), _positive(maxstep, "maxstep"),
+               _positive(max_rise, "max_rise"), radius),
     )
     return _run(cfg, np.random.default_rng(seed))
 
@@ -316,13 +265,19 @@ def _run(cfg: _Config, rng: np.random.Generator) -> LeanBHResult:
         if reason:
             break
         if fresh:
-            x = _random_cluster(n, rng).ravel()
-            e, nf = lj_quench(x, *cfg.qargs, rng.normal(size=(_GUARD_ROUNDS, n, 3)))
+            if cfg.restart == "best" and n_restarts > 0:
+                x = best + rng.uniform(-2.0 * cfg.step, 2.0 * cfg.step, size=3 * n)
+            else:
+                x = _random_cluster(n, rng).ravel()
+            e, nf = lj_quench(x, *cfg.head, 0, cfg.n_smooth, *cfg.qargs,
+                              rng.normal(size=(_GUARD_ROUNDS, n, 3)))
             counters += (1, 1, nf)
             cur[:] = x
             energies[0] = e
             if e < energies[1] - _ENERGY_TOL:
                 best[:] = x
+                _, nm, it, _, mem, ms, mr, _ = cfg.qargs
+                e = polish(best, e, *cfg.head, cfg.polish_gtol, nm, it, mem, ms, mr)
                 energies[1] = e
                 counters[1] = 0
                 trace.append((clock() - t0, int(counters[0]), float(e)))
@@ -333,8 +288,9 @@ def _run(cfg: _Config, rng: np.random.Generator) -> LeanBHResult:
             k = min(k, cfg.max_quenches - int(counters[0]))
         status, n_tr = bh_chunk(
             cur, best, energies, counters, rng.uniform(-1.0, 1.0, size=(k, 3 * n)),
-            rng.random(k), rng.normal(size=(k, _GUARD_ROUNDS, n, 3)), cfg.step,
-            cfg.temperature, cfg.patience, cfg.target, trace_n, trace_e, *cfg.qargs,
+            rng.random(k), cfg.picks(k, rng), rng.normal(size=(k, _GUARD_ROUNDS, n, 3)),
+            cfg.step, cfg.temperature, cfg.patience, cfg.target, trace_n, trace_e,
+            cfg.polish_gtol, *cfg.head, *cfg.qargs,
         )
         now = clock() - t0
         trace.extend((now, int(trace_n[i]), float(trace_e[i])) for i in range(n_tr))

@@ -44,7 +44,7 @@ from ..parallel import map_jobs
 from ..schedules import check_non_increasing
 from .basinhopping import BHSettings, StopRule, run_single
 from .clusters import LJ_GLOBAL_MINIMA, container_radius, random_cluster
-from .local import check_minimizer
+from .local import resolve_minimizer
 from .moves import evaporation_guard, metropolis_accept, random_displacement
 from .quench import Objective
 from .results import GlobalOptResult, merge_runs
@@ -128,7 +128,7 @@ def _stop_rule(max_minimizations, budget, time_limit, target_energy, target_tol)
 
 def _settings(method, n_atoms, temperature, step, widths, patience, gtol, width_gtol,
               maxiter, radius, length_scale, energy_scale, homotopy_kwargs,
-              minimizer) -> BHSettings:
+              minimizer, objective, p_smooth, polish_gtol) -> BHSettings:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not (temperature >= 0 and math.isfinite(temperature)):
@@ -140,15 +140,24 @@ def _settings(method, n_atoms, temperature, step, widths, patience, gtol, width_
         raise ValueError("widths must not be empty for method='smoothed-bh'")
     check_non_increasing(widths, "widths")  # a ladder anneals: coarse to fine
     patience = max(100, 5 * n_atoms) if patience is None else _count(patience, "patience", 0)
+    if isinstance(p_smooth, (bool, str)) or not 0.0 <= float(p_smooth) <= 1.0:
+        raise ValueError(f"p_smooth must be a number in [0, 1], got {p_smooth!r}")
+    gtol = _positive(gtol, "gtol")
+    if polish_gtol is None:  # a loose search polishes its new bests to scipy's default
+        polish_gtol = 1e-5 if gtol > 1e-5 else 0.0
+    elif polish_gtol != 0:
+        polish_gtol = _positive(polish_gtol, "polish_gtol")
     return BHSettings(
         method=method, n_atoms=n_atoms, temperature=float(temperature),
         step=_positive(step, "step"), widths=widths, patience=patience,
-        gtol=_positive(gtol, "gtol"), width_gtol=_positive(width_gtol, "width_gtol"),
+        gtol=gtol, width_gtol=_positive(width_gtol, "width_gtol"),
         maxiter=_count(maxiter, "maxiter", 1),
         radius=container_radius(n_atoms) if radius is None else _positive(radius, "radius"),
         length_scale=_positive(length_scale, "length_scale"),
         energy_scale=_positive(energy_scale, "energy_scale"),
-        homotopy_kwargs=dict(homotopy_kwargs or {}), minimizer=check_minimizer(minimizer),
+        homotopy_kwargs=dict(homotopy_kwargs or {}),
+        minimizer=resolve_minimizer(minimizer, objective),
+        p_smooth=float(p_smooth), polish_gtol=float(polish_gtol),
     )
 
 
@@ -196,7 +205,9 @@ def global_minimize(
     length_scale: float = 1.0,
     energy_scale: float = 1.0,
     homotopy_kwargs: dict | None = None,
-    minimizer: str = "scipy",
+    minimizer: str | None = None,
+    p_smooth: float = 1.0,
+    polish_gtol: float | None = None,
     progress: bool = False,
 ) -> GlobalOptResult:
     """Search for the global minimum of an LJ cluster (reduced units by default).
@@ -268,8 +279,20 @@ def global_minimize(
         Extra keyword arguments for :func:`.homotopy.homotopy_minimize` (reduced units:
         ``widths``, ``gtol`` and ``lr`` are scaled like the other options). The homotopy
         runs on ``objective``, in its units.
-    minimizer : str
-        L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`), default ``'scipy'``.
+    minimizer : str, optional
+        L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`). Default: ``'compiled'``
+        (numba; ladder, quench and guard in one call) when ``objective`` is the project's
+        ``SmoothedLJ`` (the default objective), ``'scipy'`` for any other objective.
+    p_smooth : float
+        ``'smoothed-bh'``: the fraction of quenches that go through ``widths`` (one
+        uniform draw per quench; fresh starts always do). 1 (default): every quench;
+        e.g. 0.1: an occasional smoothed "deep" quench among plain ones (see
+        docs/globalopt.md for where each wins).
+    polish_gtol : float, optional
+        Re-minimize every new best to this tolerance before it is recorded (0: never).
+        Default: 1e-5 when ``gtol`` is looser than that, else 0. It lets a search quench
+        loosely (``gtol=1e-3`` saves ~40% of the evaluations) and still report tightly
+        converged minima.
     progress : bool
         Show a tqdm progress bar (single start only).
 
@@ -299,9 +322,11 @@ def global_minimize(
         n_atoms = start.shape[0]
     if n_atoms < 2:
         raise ValueError(f"n_atoms_or_positions must describe >= 2 atoms, got {n_atoms}")
+    if objective is None:
+        objective = _default_objective()
     settings = _settings(method, n_atoms, temperature, step, widths, patience, gtol,
                          width_gtol, maxiter, radius, length_scale, energy_scale,
-                         homotopy_kwargs, minimizer)
+                         homotopy_kwargs, minimizer, objective, p_smooth, polish_gtol)
     stop = _stop_rule(max_minimizations, budget, time_limit, target_energy, target_tol)
     if clock not in ("wall", "process"):
         raise ValueError(f"clock must be 'wall' or 'process', got {clock!r}")
@@ -309,8 +334,6 @@ def global_minimize(
     state_file = None if state_file is None else os.fspath(check_writable(state_file,
                                                                           "state_file"))
     checkpoint_every = _positive(checkpoint_every, "checkpoint_every")
-    if objective is None:
-        objective = _default_objective()
     if n_starts == 1:
         res = run_single(settings, objective, seed, start, stop, state_file, resume,
                          checkpoint_every, clock, progress)

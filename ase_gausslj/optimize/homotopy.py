@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -27,7 +27,16 @@ from ..core.defaults import R_CORE, WIDTH_MAX
 from ..core.validation import check_positions, check_width
 from ..io import interruptible
 from ..schedules import GeometricSchedule, PlateauSchedule, WidthSchedule, as_schedule
-from .local import LocalResult, adam, check_minimizer, fire, lbfgs, limit_blas_threads
+from .local import (
+    LocalResult,
+    adam,
+    check_minimizer,
+    fire,
+    lbfgs,
+    limit_blas_threads,
+    lj_potential,
+    resolve_minimizer,
+)
 from .local import adam as _adam  # noqa: F401  (historical private name, used by tests)
 from .results import HomotopyResult, StageRecord
 
@@ -87,7 +96,7 @@ class _Plan:
     lr: float
     patience: int
     lr_factor: float
-    minimizer: str
+    minimizer: str | None  # None until the objective is known (see resolve_minimizer)
 
 
 def _count(value, name: str, minimum: int = 1) -> int:
@@ -147,7 +156,7 @@ def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_step
     return _Plan(protocol, optimizer, schedule, int(max_steps), int(steps_per_width),
                  int(final_steps), _positive(gtol, "gtol"), _positive(lr, "lr"),
                  _count(patience, "patience", 0), float(lr_factor),
-                 check_minimizer(minimizer))
+                 None if minimizer in (None, "auto") else check_minimizer(minimizer))
 
 
 def _start(positions, seed) -> np.ndarray:
@@ -181,6 +190,11 @@ class _Stages:
 
     def fg(self, w: float):
         obj = self.objective
+        if self.plan.minimizer == "compiled":
+            from .compiled import LJObjective  # lazy: numba
+
+            # the compiled backend reads (potential, width) from it and never calls it
+            return LJObjective(lj_potential(obj), w)
 
         def f(x):
             e, g = obj(x, w)
@@ -198,6 +212,12 @@ class _Stages:
             return adam(self.fg(w), x, lr=p.lr, steps=steps, patience=p.patience,
                         lr_factor=p.lr_factor, gtol=gtol)
         if p.optimizer == "fire":
+            if p.minimizer == "compiled":  # the same FIRE, compiled (no Python per step)
+                from .compiled import fire_minimize
+
+                r = fire_minimize(x, w, potential=lj_potential(self.objective), gtol=gtol,
+                                  max_iter=steps, norm="l2")
+                return LocalResult(r.x, r.e, r.g_norm, r.n_iter, r.n_fev, r.converged)
             return fire(self.fg(w), x, steps=steps, gtol=gtol)
         return lbfgs(self.fg(w), x, steps=steps, gtol=gtol, backend=p.minimizer)
 
@@ -255,7 +275,7 @@ def homotopy_minimize(
     seed: int | None = None,
     callback: Callable[[StageRecord], None] | None = None,
     objective: Objective | None = None,
-    minimizer: str = "scipy",
+    minimizer: str | None = None,
 ) -> HomotopyResult:
     """Minimize the LJ energy by annealing the Gaussian width to 0.
 
@@ -319,8 +339,10 @@ def homotopy_minimize(
         its length unit); replaces the default reduced-unit
         :class:`~ase_gausslj.core.energy.SmoothedLJ` (``epsilon``, ``sigma``, ``r_core``,
         ``width_max`` are then unused).
-    minimizer : str
-        L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`), default ``'scipy'``.
+    minimizer : str, optional
+        L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`). Default: ``'compiled'``
+        (numba) for the project's ``SmoothedLJ`` objective (the default one),
+        ``'scipy'`` for any other ``objective``.
 
     Returns
     -------
@@ -346,6 +368,7 @@ def homotopy_minimize(
         objective = _default_objective(epsilon, sigma, r_core, width_max, plan.schedule)
     elif not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    plan = replace(plan, minimizer=resolve_minimizer(plan.minimizer, objective))
     t0 = time.perf_counter()
     stages = _Stages(plan, objective, callback)
     with interruptible() as interrupted:

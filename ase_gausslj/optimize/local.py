@@ -6,8 +6,11 @@ Every minimizer takes ``fg(x) -> (E, grad)`` on a flat float64 array and returns
 gradient component), ``ftol`` and the history size are fixed here.
 
 The L-BFGS *implementation* is a strategy chosen by name (``backend=``): ``'scipy'``
-(L-BFGS-B) is built in; another (e.g. a compiled one) is added with
-:func:`register_lbfgs` and then selected everywhere by ``minimizer=<name>``.
+(L-BFGS-B, any objective) and ``'compiled'`` (numba, :mod:`.compiled`; only for the
+project's :class:`~ase_gausslj.core.energy.SmoothedLJ`) are built in; another is added
+with :func:`register_lbfgs` and then selected everywhere by ``minimizer=<name>``.
+:func:`resolve_minimizer` picks the default: ``'compiled'`` for a ``SmoothedLJ``
+objective, ``'scipy'`` for anything else (an ASE calculator, a user function).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ __all__ = [
     "LBFGS_BACKENDS",
     "register_lbfgs",
     "check_minimizer",
+    "resolve_minimizer",
+    "lj_potential",
     "lbfgs",
     "fire",
     "adam",
@@ -94,7 +99,15 @@ def _scipy_lbfgs(fg: FG, x: np.ndarray, *, steps: int, gtol: float) -> LocalResu
                        bool(gn < gtol or res.status == 0))
 
 
-LBFGS_BACKENDS: dict[str, Callable[..., LocalResult]] = {"scipy": _scipy_lbfgs}
+def _compiled_lbfgs(fg: FG, x: np.ndarray, *, steps: int, gtol: float) -> LocalResult:
+    """The numba L-BFGS (:func:`.compiled.lbfgs_backend`; ``fg`` an ``LJObjective``)."""
+    from .compiled import lbfgs_backend  # lazy: numba is imported on first use only
+
+    return lbfgs_backend(fg, x, steps=steps, gtol=gtol)
+
+
+LBFGS_BACKENDS: dict[str, Callable[..., LocalResult]] = {"scipy": _scipy_lbfgs,
+                                                         "compiled": _compiled_lbfgs}
 """L-BFGS implementations by name: ``fn(fg, x, *, steps, gtol) -> LocalResult``."""
 
 
@@ -110,6 +123,43 @@ def check_minimizer(name: str, arg: str = "minimizer") -> str:
     if name not in LBFGS_BACKENDS:
         raise ValueError(f"{arg} must be one of {sorted(LBFGS_BACKENDS)}, got {name!r}")
     return name
+
+
+def lj_potential(objective):
+    """The :class:`SmoothedLJ` behind ``objective``, or None for any other callable.
+
+    ``objective`` is recognised when it is a ``SmoothedLJ``'s bound ``energy_gradient``
+    (what ``global_minimize``/``homotopy_minimize`` build by default) or an
+    :class:`~.compiled.LJObjective`-like object with ``potential`` and ``width``.
+    """
+    owner = getattr(objective, "__self__", None)
+    if owner is not None and getattr(objective, "__name__", "") == "energy_gradient":
+        from ..core.energy import SmoothedLJ  # lazy: only for bound methods
+
+        return owner if isinstance(owner, SmoothedLJ) else None
+    pot = getattr(objective, "potential", None)
+    if pot is not None and hasattr(objective, "width"):
+        from ..core.energy import SmoothedLJ
+
+        return pot if isinstance(pot, SmoothedLJ) else None
+    return None
+
+
+def resolve_minimizer(minimizer: str | None, objective, arg: str = "minimizer") -> str:
+    """The L-BFGS backend to use for ``objective``.
+
+    ``None`` (or ``'auto'``) gives ``'compiled'`` when ``objective`` is the project's
+    ``SmoothedLJ`` (see :func:`lj_potential`) and ``'scipy'`` otherwise; a name is
+    checked, and ``'compiled'`` for another objective is a ValueError (numba cannot
+    call an arbitrary Python function without losing its speed).
+    """
+    if minimizer is None or minimizer == "auto":
+        return "compiled" if lj_potential(objective) is not None else "scipy"
+    check_minimizer(minimizer, arg)
+    if minimizer == "compiled" and lj_potential(objective) is None:
+        raise ValueError(f"{arg}='compiled' needs the project's SmoothedLJ objective, got "
+                         f"{type(objective).__name__}; use {arg}='scipy' (or the default)")
+    return minimizer
 
 
 def lbfgs(fg: FG, x: np.ndarray, *, steps: int, gtol: float,

@@ -6,7 +6,10 @@
   (two-phase local search in the spirit of Locatelli & Schoen 2002);
 * :class:`HomotopyQuench`: a whole Gaussian-homotopy run from the given start
   (:func:`~ase_gausslj.optimize.homotopy.homotopy_minimize`) on the *caller's* objective,
-  then an L-BFGS polish at width 0.
+  then an L-BFGS polish at width 0;
+* :class:`CompiledQuench`: :class:`PlainQuench` or :class:`SmoothedQuench` in one numba
+  call (:func:`~ase_gausslj.optimize.compiled_steps.lj_quench`: ladder, width 0, guard,
+  centring) when the objective is the project's ``SmoothedLJ`` (``minimizer='compiled'``).
 
 Every quench works on the caller's objective ``objective(x_flat, width) -> (E, grad)`` in
 the caller's units; settings in reduced units are scaled by ``length_scale`` and
@@ -20,10 +23,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..schedules import PlateauSchedule, WidthSchedule, as_schedule
-from .local import lbfgs
+from .local import lbfgs, lj_potential
 from .moves import evaporation_guard
 
-__all__ = ["Objective", "PlainQuench", "SmoothedQuench", "HomotopyQuench"]
+__all__ = ["Objective", "PlainQuench", "SmoothedQuench", "HomotopyQuench", "CompiledQuench"]
 
 Objective = Callable[[np.ndarray, float], "tuple[float, np.ndarray]"]
 
@@ -45,23 +48,38 @@ class PlainQuench:
         Evaporation-guard radius (caller's length unit).
     minimizer : str
         L-BFGS backend (see :mod:`ase_gausslj.optimize.local`).
+    polish_gtol : float
+        Tolerance of :meth:`polish` (0: no polish); lets the search quench loosely and
+        re-minimize only its new bests.
     """
 
     def __init__(self, objective: Objective, *, gtol: float, maxiter: int, radius: float,
-                 minimizer: str = "scipy"):
+                 minimizer: str = "scipy", polish_gtol: float = 0.0):
         self.objective = objective
         self.gtol = float(gtol)
         self.maxiter = int(maxiter)
         self.radius = float(radius)
         self.minimizer = minimizer
+        self.polish_gtol = float(polish_gtol)
+
+    def polish(self, x: np.ndarray, e: float) -> tuple[np.ndarray, float]:
+        """``(x, e)`` re-minimized at width 0 to ``polish_gtol`` (unchanged if 0)."""
+        if self.polish_gtol <= 0.0:
+            return x, e
+        xp, ep = self.minimize(x, 0.0, self.polish_gtol)
+        return (xp - xp.mean(axis=0), ep) if ep <= e else (x, e)
 
     def minimize(self, x: np.ndarray, width: float, gtol: float) -> tuple[np.ndarray, float]:
         """L-BFGS on the energy at ``width``; ``(positions (N, 3), energy)``."""
         obj = self.objective
+        if self.minimizer == "compiled":
+            from .compiled import LJObjective  # lazy: numba
 
-        def fg(v):
-            e, g = obj(v, width)
-            return float(e), np.asarray(g, dtype=np.float64)
+            fg = LJObjective(lj_potential(obj), width)
+        else:
+            def fg(v):
+                e, g = obj(v, width)
+                return float(e), np.asarray(g, dtype=np.float64)
 
         res = lbfgs(fg, np.asarray(x, dtype=np.float64).ravel(), steps=self.maxiter,
                     gtol=gtol, backend=self.minimizer)
@@ -76,26 +94,39 @@ class PlainQuench:
             x, e = self.minimize(x, 0.0, self.gtol)
         return x - x.mean(axis=0), e
 
-    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-        """Quench ``x``; ``(centred positions, plain energy)``."""
+    def __call__(self, x: np.ndarray, rng: np.random.Generator,
+                 deep: bool = False) -> tuple[np.ndarray, float]:
+        """Quench ``x``; ``(centred positions, plain energy)`` (``deep``: unused here)."""
         return self._final(x, rng)
 
 
 class SmoothedQuench(PlainQuench):
     """Minimize at each width of ``widths`` (caller's length unit), then as plain.
 
-    ``width_gtol`` is the (loose) tolerance of the smoothed minimizations.
+    ``width_gtol`` is the (loose) tolerance of the smoothed minimizations. With
+    ``p_smooth < 1`` only that fraction of the quenches is smoothed (one uniform draw
+    per quench; an occasional smoothed "deep" quench), the others are plain; a
+    ``deep=True`` call (a fresh start) is always smoothed.
     """
 
     def __init__(self, objective: Objective, *, widths: Sequence[float], width_gtol: float,
-                 **kwargs):
+                 p_smooth: float = 1.0, **kwargs):
         super().__init__(objective, **kwargs)
         self.widths = tuple(float(w) for w in widths)
         self.width_gtol = float(width_gtol)
+        self.p_smooth = float(p_smooth)
 
-    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-        for w in self.widths:
-            x, _ = self.minimize(x, w, self.width_gtol)
+    def smoothed(self, rng: np.random.Generator, deep: bool) -> bool:
+        """Whether this quench goes through the widths (draws only when 0 < p < 1)."""
+        if deep or self.p_smooth >= 1.0:
+            return True
+        return self.p_smooth > 0.0 and bool(rng.random() < self.p_smooth)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator,
+                 deep: bool = False) -> tuple[np.ndarray, float]:
+        if self.smoothed(rng, deep):
+            for w in self.widths:
+                x, _ = self.minimize(x, w, self.width_gtol)
         return self._final(x, rng)
 
 
@@ -138,7 +169,8 @@ class HomotopyQuench(PlainQuench):
         kw.setdefault("minimizer", self.minimizer)
         self.homotopy_kwargs = kw
 
-    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    def __call__(self, x: np.ndarray, rng: np.random.Generator,
+                 deep: bool = False) -> tuple[np.ndarray, float]:
         from .homotopy import homotopy_minimize
 
         out = homotopy_minimize(x, objective=self.objective, **self.homotopy_kwargs)
@@ -146,3 +178,50 @@ class HomotopyQuench(PlainQuench):
             raise KeyboardInterrupt
         x, e = self.minimize(out.positions, 0.0, self.gtol)
         return x - x.mean(axis=0), e
+
+
+class CompiledQuench(SmoothedQuench):
+    """Smoothed phases (``widths``, may be empty), width 0 and the guard in one numba call.
+
+    The rules of :class:`SmoothedQuench` (``p_smooth`` included; :class:`PlainQuench`
+    for ``widths=()``) with
+    the compiled L-BFGS (:func:`~ase_gausslj.optimize.compiled.lbfgs_minimize` defaults:
+    memory 10, max step 0.5); the kernel arguments of every width are built once here, so
+    a quench costs its energy evaluations and a few microseconds. The guard's random
+    directions are drawn from ``rng`` for every quench (a fixed-size block), so a seeded
+    run repeats bit for bit. ``objective`` must be a ``SmoothedLJ``'s ``energy_gradient``.
+    """
+
+    def __init__(self, objective: Objective, *, widths: Sequence[float] = (),
+                 width_gtol: float = 1e-3, **kwargs):
+        super().__init__(objective, widths=widths, width_gtol=width_gtol,
+                         minimizer="compiled", **kwargs)
+        self._qargs = None  # built on the first call (needs the number of atoms)
+
+    def _args(self, n: int) -> tuple:
+        if self._qargs is None or self._qargs[0].size != n:
+            from .compiled import NORMS, kernel_args
+
+            pot = lj_potential(self.objective)
+            types, nspec, ka0 = kernel_args(pot, 0.0, n)
+            phases = tuple(kernel_args(pot, w, n)[2] for w in self.widths) + (ka0,)
+            gtols = np.array([self.width_gtol] * len(self.widths) + [self.gtol])
+            self._qargs = (types, nspec, phases, 0, len(self.widths), gtols, NORMS["max"],
+                           self.maxiter, self.maxiter, 10, 0.5, 1e-4, self.radius)
+        return self._qargs
+
+    def __getstate__(self):  # numba tuples are rebuilt after pickling (process pools)
+        return dict(self.__dict__, _qargs=None)
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator,
+                 deep: bool = False) -> tuple[np.ndarray, float]:
+        from .compiled_steps import _GUARD_ROUNDS, lj_quench
+
+        x = np.array(x, dtype=np.float64).ravel()  # a private copy: quenched in place
+        n = x.size // 3
+        types, nspec, phases, p0, p1, *rest = self._args(n)
+        if self.widths and not self.smoothed(rng, deep):
+            p1 = 0
+        e, _ = lj_quench(x, types, nspec, phases, p0, p1, *rest,
+                         rng.normal(size=(_GUARD_ROUNDS, n, 3)))
+        return x.reshape(n, 3), float(e)

@@ -57,6 +57,12 @@ def _numba_threads(n: int):
         numba.set_num_threads(old)
 
 
+def _max_threads() -> int:
+    import numba  # noqa: PLC0415
+
+    return numba.get_num_threads()
+
+
 def com_free_dim(n_atoms: int) -> int:
     """Dimension ``3 (N - 1)`` of the COM-free configuration space of ``N`` atoms."""
     return 3 * (int(n_atoms) - 1)
@@ -138,6 +144,13 @@ class LJClusterTarget:
             self._backend = SmoothedLJ(r_core=self.r_core, width_max=self.width_max)
         return self._backend
 
+    def _one_species_lj(self) -> bool:
+        """Whether the backend is a one-species SmoothedLJ (the batched kernel's case)."""
+        from ..core.batch import supports  # noqa: PLC0415  (lazy: numba)
+        from ..core.energy import SmoothedLJ  # noqa: PLC0415
+
+        return isinstance(self.backend, SmoothedLJ) and supports(self.backend)
+
     def project(self, x) -> np.ndarray:
         """Return ``x`` with its centre of mass removed (see :func:`project_com_free`)."""
         return project_com_free(x)
@@ -175,7 +188,14 @@ class LJClusterTarget:
             e, g = np.zeros(xb.shape[0]), np.zeros_like(xb)
         else:
             r, n = xb.shape[:2]
-            if r * n * (n - 1) // 2 < SERIAL_PAIRS:
+            serial = r * n * (n - 1) // 2 < SERIAL_PAIRS
+            if self._one_species_lj():
+                # one species: the fused width-0 loop of core.batch (~2x the general one)
+                from ..core.batch import batch_energy_forces  # noqa: PLC0415
+
+                e, f = batch_energy_forces(self.backend, xb, width,
+                                           threads=1 if serial else _max_threads())
+            elif serial:
                 with _numba_threads(1):
                     e, f = self.backend.batch_energy_forces(xb, width)
             else:

@@ -109,7 +109,8 @@ def test_vacuum_table_path_and_positive_width(forcefield, peptide):
     pos = _minimized(system, peptide.positions)
     normal, ex = _lj_pairs(system, pos)
     assert min(_min_reduced_distance(normal), _min_reduced_distance(ex)) > 0.85
-    table_only = smooth_system(system, 0.0, exact_at_zero=False)
+    lj_only = dict(r_core=R_CORE, smooth_coulomb=False)  # the reference below is LJ, core 0.8
+    table_only = smooth_system(system, 0.0, exact_at_zero=False, **lj_only)
     e0, f0 = _ef(system, pos)
     e1, f1 = _ef(table_only, pos)
     # errors relative to the largest LJ pair term (the total cancels at a minimum)
@@ -118,7 +119,7 @@ def test_vacuum_table_path_and_positive_width(forcefield, peptide):
     assert abs(e1 - e0) < 1e-5 * max(np.max(np.abs(v)) for v in pair_e)
     assert np.max(np.abs(f1 - f0)) < 1e-5 * max(np.max(np.abs(v)) for v in pair_f)
 
-    smoothed = smooth_system(system, 0.0)
+    smoothed = smooth_system(system, 0.0, **lj_only)
     ctx = mm.Context(smoothed, mm.VerletIntegrator(0.001), REF())
     ctx.setPositions(pos)
     for w in (0.01, 0.05):
@@ -134,14 +135,14 @@ def test_vacuum_table_path_and_positive_width(forcefield, peptide):
 
 def test_smooth_coulomb_vacuum(forcefield, peptide):
     system = forcefield.createSystem(peptide.topology, nonbondedMethod=app.NoCutoff)
-    smoothed = smooth_system(system, 0.0, smooth_coulomb=True)
-    assert not any(isinstance(f, mm.NonbondedForce) for f in smoothed.getForces())
+    smoothed = smooth_system(system, 0.0, smooth_coulomb=True, r_core=R_CORE)
+    assert any(f.getName() == "GaussLJCoulomb" for f in smoothed.getForces())
     e0, f0 = _ef(system, peptide.positions)
     e1, f1 = _ef(smoothed, peptide.positions)
     assert e1 == pytest.approx(e0, rel=1e-10, abs=1e-9)
     assert np.max(np.abs(f1 - f0)) <= 1e-10 * np.max(np.abs(f0))
     w = 0.02
-    smoothed_w = smooth_system(system, w, smooth_coulomb=True)
+    smoothed_w = smooth_system(system, w, smooth_coulomb=True, r_core=R_CORE)
     normal, ex = _lj_pairs(system, peptide.positions * 1)
     e_w, _ = _ef(smoothed_w, peptide.positions)
     delta = 0.0
@@ -224,10 +225,6 @@ def test_solvated_pme_exact_at_width_zero(forcefield, solvated, switch):
 def test_unsupported_methods_raise(forcefield, peptide):
     mod = app.Modeller(peptide.topology, peptide.positions)
     mod.topology.setPeriodicBoxVectors(np.eye(3) * 3.0 * unit.nanometer)
-    pme = forcefield.createSystem(mod.topology, nonbondedMethod=app.PME,
-                                  nonbondedCutoff=0.9 * unit.nanometer)
-    with pytest.raises(ValueError, match="smooth_coulomb"):
-        smooth_system(pme, 0.0, smooth_coulomb=True)
     ljpme = forcefield.createSystem(mod.topology, nonbondedMethod=app.LJPME,
                                     nonbondedCutoff=0.9 * unit.nanometer)
     with pytest.raises(ValueError, match="LJPME"):

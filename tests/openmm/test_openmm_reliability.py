@@ -262,10 +262,10 @@ def test_unknown_methods_and_bad_options_name_the_argument():
         smoothed_lj_bond_force([(0, -1)], [0.3], [1.0])
     with pytest.raises(ValueError, match="width_parameter"):
         smoothed_lj_force(sig, eps, width_parameter="not a name")
-    with pytest.raises(TypeError, match="nb"):
-        from openmm_gausslj import smoothed_forces
-
-        smoothed_forces(mm.HarmonicBondForce())
+    with pytest.raises(TypeError, match="grid"):
+        smooth_system(_nonbonded_system(), 0.0, grid="fine")
+    with pytest.raises(ValueError, match="atoms"):
+        smooth_system(_nonbonded_system(), 0.0, atoms=[99])
 
 
 def test_integrator_and_schedules_follow_the_one_annealing_rule():

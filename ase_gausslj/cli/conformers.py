@@ -1,0 +1,146 @@
+"""``gausslj conformers``: distinct low-energy conformers of a molecule from a PDB (OpenMM).
+
+Writes ``--output`` (JSON: every conformer's energy, when it was found, the best-energy
+trace), one PDB per conformer kept (``--pdb-prefix``, default the output's stem) and a plot
+of the best energy vs CPU time (``--plot``, needs matplotlib). Ctrl-C writes what was
+found and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..io import check_writable, write_json
+from .common import (
+    EXIT_INTERRUPTED,
+    add_output_options,
+    nonneg_float,
+    positive_float,
+    positive_int,
+)
+
+__all__ = ["add_cli"]
+
+_METHODS = ("plain", "smoothed", "hrex")  # as openmm_gausslj.conformers.METHODS (kept light)
+
+
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Add the ``conformers`` subcommand to an :mod:`argparse` subparsers object."""
+    p = subparsers.add_parser(
+        "conformers", help="conformer search on a PDB (OpenMM; plain, smoothed, hrex)",
+        description="Search distinct low-energy minima of a molecule: hot MD + quenches "
+                    "(plain), the same with torsion (and LJ) smoothing annealed away each "
+                    "cycle (smoothed), or replica exchange over widths (hrex).")
+    p.add_argument("pdb", help="input PDB with hydrogens (or use --add-hydrogens)")
+    p.add_argument("--forcefield", action="append", default=None, metavar="XML",
+                   help="OpenMM force-field file; repeat for implicit solvent, e.g. "
+                        "--forcefield amber14-all.xml --forcefield implicit/obc2.xml "
+                        "(default amber14-all.xml)")
+    p.add_argument("--add-hydrogens", action="store_true", help="add missing hydrogens (pH 7)")
+    p.add_argument("--method", choices=_METHODS, default="smoothed")
+    p.add_argument("--budget", type=positive_int, default=20_000,
+                   help="force evaluations: MD steps (all replicas) + minimizer iterations")
+    p.add_argument("--cpu-seconds", type=positive_float, default=None, help="CPU-time cap")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=positive_float, default=600.0, help="hot MD (K)")
+    p.add_argument("--cycle-steps", type=positive_int, default=1000,
+                   help="MD steps between quenches")
+    p.add_argument("--torsion-width", type=nonneg_float, default=1.0,
+                   help="start torsion width (radians)")
+    p.add_argument("--lj-width", type=nonneg_float, default=0.0,
+                   help="start LJ width (nm); > 0 smooths the LJ too (smooth_system)")
+    p.add_argument("--replicas", type=positive_int, default=4, help="hrex replicas")
+    p.add_argument("--rmsd", type=positive_float, default=0.05,
+                   help="heavy-atom RMSD (nm) above which minima are distinct")
+    p.add_argument("--timestep", type=positive_float, default=2.0,
+                   help="fs (HBonds constrained)")
+    p.add_argument("--keep", type=positive_int, default=10, help="PDBs written (lowest)")
+    p.add_argument("--pdb-prefix", default=None, help="PDB path prefix (default: output stem)")
+    p.add_argument("--plot", default=None, metavar="PNG", help="best energy vs CPU time")
+    p.add_argument("--platform", default="CPU")
+    p.add_argument("--threads", type=positive_int, default=1, help="CPU platform threads")
+    add_output_options(p, output_help="write the conformers as JSON")
+    p.set_defaults(func=_cli_main, _subparser=p)
+    return p
+
+
+def _system(args):
+    import openmm.app as app
+
+    pdb = app.PDBFile(args.pdb)
+    ff = app.ForceField(*(args.forcefield or ["amber14-all.xml"]))
+    top, pos = pdb.topology, pdb.positions
+    if args.add_hydrogens:
+        modeller = app.Modeller(top, pos)
+        modeller.addHydrogens(ff, pH=7.0)
+        top, pos = modeller.topology, modeller.positions
+    system = ff.createSystem(top, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
+    if args.lj_width > 0:
+        from openmm_gausslj import smooth_system
+
+        system = smooth_system(system, 0.0)
+    return system, top, pos
+
+
+def _write_outputs(args, result, top) -> None:
+    import openmm.app as app
+    import openmm.unit as unit
+
+    stem = args.pdb_prefix or (str(Path(args.output).with_suffix("")) if args.output else None)
+    paths = []
+    if stem:
+        for k, c in enumerate(result.conformers[:args.keep], start=1):
+            path = f"{stem}_{k:02d}.pdb"
+            with open(path, "w") as fh:
+                app.PDBFile.writeFile(top, c.positions * unit.nanometer, fh)
+            paths.append(path)
+    if args.output:
+        data = result.to_dict()
+        data["pdb_files"] = paths
+        data["input"] = args.pdb
+        write_json(args.output, data)
+    if args.plot and result.history:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("matplotlib not installed: no plot", file=sys.stderr)
+            return
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        cpu = [h[1] for h in result.history]
+        ax.step(cpu, [h[2] for h in result.history], where="post")
+        ax.set_xlabel("CPU s")
+        ax.set_ylabel("best energy (kJ/mol)")
+        ax.set_title(f"{Path(args.pdb).name}: {result.method}")
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+
+
+def _cli_main(args) -> int:
+    from openmm_gausslj.conformers import search_conformers
+
+    check_writable(args.output, "--output")
+    check_writable(args.plot, "--plot")
+    check_writable(args.pdb_prefix, "--pdb-prefix")
+    if not Path(args.pdb).is_file():
+        raise ValueError(f"pdb: no such file {args.pdb!r}")
+    system, top, pos = _system(args)
+    props = {"Threads": str(args.threads)} if args.platform == "CPU" else None
+    result = search_conformers(
+        system, pos, method=args.method, budget=args.budget, seed=args.seed,
+        temperature=args.temperature, cycle_steps=args.cycle_steps,
+        torsion_width=args.torsion_width, lj_width=args.lj_width, replicas=args.replicas,
+        rmsd_threshold=args.rmsd, timestep=args.timestep / 1000.0,
+        cpu_seconds=args.cpu_seconds, topology=top, platform=args.platform,
+        platform_properties=props)
+    for k, c in enumerate(result.conformers[:args.keep], start=1):
+        print(f"{k:3d}  E = {c.energy:10.3f} kJ/mol  found at step {c.found_step:7d} "
+              f"({c.found_cpu_s:.1f} CPU-s), hit {c.hits}x")
+    print(f"{len(result.conformers)} distinct minima from {result.n_quenches} quenches, "
+          f"{result.steps_used} force evaluations, {result.cpu_seconds:.1f} CPU-s")
+    _write_outputs(args, result, top)
+    return EXIT_INTERRUPTED if result.interrupted else 0

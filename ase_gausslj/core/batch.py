@@ -1,0 +1,183 @@
+"""Batched replicas of one-species clusters: all-pairs energies and forces.
+
+Samplers (:class:`ase_gausslj.sampling.targets.LJClusterTarget`) evaluate the same
+cluster for ``R`` replicas at once. :func:`batch_energy_forces` does that for a
+one-species :class:`~ase_gausslj.core.energy.SmoothedLJ`:
+
+* width 0 (the regularized LJ, analytic): one fused loop per replica over
+  structure-of-arrays rows (no gathers, no pair buffers), both forms of the pair term
+  (LJ beyond ``r_core``, the affine core inside) computed and one selected, so the loop
+  body has no data-dependent branch. Measured (LJ55 x 1000, one core, 2-core shared
+  machine): 6.6 ms, i.e. 4.5 ns per pair, against 6.1 ms (4.1 ns) for a bare
+  ``4 (r^-12 - r^-6)`` loop with the same layout and 12.7 ms for the general kernel;
+* width > 0 (the smoothed table): the general kernel
+  (:func:`ase_gausslj.core.kernels.allpairs_batch`). A fused loop with the table lookup
+  inline was tried and measured slower (28 ms vs 20 ms for LJ55 x 1000): the lookup
+  (segment search, gathered cubic coefficients, ~13.5 ns per pair) is what bounds it,
+  and the general kernel's gather-then-evaluate passes do it better.
+
+Several species, a cutoff or periodic cells go through ``SmoothedLJ.batch_energy_forces``
+(the general kernel); :func:`supports` says which potentials this module takes.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numba as nb
+import numpy as np
+
+from .kernels import allpairs_batch
+
+__all__ = ["supports", "batch_energy_forces"]
+
+# reassociation lets LLVM vectorize the reductions (energy, force on atom i); no
+# 'nnan'/'ninf', so a non-finite energy still reaches the caller's check
+_FAST = {"reassoc", "contract", "arcp", "nsz"}
+
+
+def supports(potential) -> bool:
+    """Whether :func:`batch_energy_forces` handles ``potential`` (one species)."""
+    return getattr(potential, "types", None) is None and int(potential.nspec) == 1
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _row_exact(n, i, xs, ys, zs, fx, fy, fz, eps, inv2, c0, c1inv, rc2):
+    """Pairs ``(i, j > i)`` at width 0; adds forces, returns the row's energy / eps.
+
+    One loop body, branch-free (both pair forms, one selected), so that it vectorizes.
+    """
+    xi = xs[i]
+    yi = ys[i]
+    zi = zs[i]
+    e = 0.0
+    gxi = 0.0
+    gyi = 0.0
+    gzi = 0.0
+    for j in range(i + 1, n):
+        dx = xs[j] - xi
+        dy = ys[j] - yi
+        dz = zs[j] - zi
+        r2 = dx * dx + dy * dy + dz * dz
+        x2 = r2 * inv2
+        i2 = 1.0 / x2
+        i6 = i2 * i2 * i2
+        rr = np.sqrt(r2)
+        far = x2 > rc2
+        e += 4.0 * i6 * (i6 - 1.0) if far else c0 + c1inv * rr
+        # g = (dV/dr) / r; 0 at r = 0 (the affine core's force has no direction there)
+        g = ((24.0 - 48.0 * i6) * i6 * i2 * inv2 if far
+             else (c1inv / rr if rr > 0.0 else 0.0))
+        gxi += g * dx
+        gyi += g * dy
+        gzi += g * dz
+        fx[j] -= eps * g * dx
+        fy[j] -= eps * g * dy
+        fz[j] -= eps * g * dz
+    fx[i] += eps * gxi
+    fy[i] += eps * gyi
+    fz[i] += eps * gzi
+    return e
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _batch(pos, eps, inv, c0, c1, rc, energies, forces):
+    """Width-0 energies (R,) and forces (R, N, 3) of every replica, one after another."""
+    nrep, n, _ = pos.shape
+    xs = np.empty(n)
+    ys = np.empty(n)
+    zs = np.empty(n)
+    fx = np.empty(n)
+    fy = np.empty(n)
+    fz = np.empty(n)
+    for r in range(nrep):
+        for a in range(n):
+            xs[a] = pos[r, a, 0]
+            ys[a] = pos[r, a, 1]
+            zs[a] = pos[r, a, 2]
+            fx[a] = 0.0
+            fy[a] = 0.0
+            fz[a] = 0.0
+        e = 0.0
+        for i in range(n - 1):
+            e += _row_exact(n, i, xs, ys, zs, fx, fy, fz, eps, inv * inv, c0, c1 * inv, rc * rc)
+        energies[r] = eps * e
+        for a in range(n):
+            forces[r, a, 0] = fx[a]
+            forces[r, a, 1] = fy[a]
+            forces[r, a, 2] = fz[a]
+
+
+@nb.njit(cache=True, parallel=True)
+def _batch_parallel(n_chunks, pos, eps, inv, c0, c1, rc, energies, forces):
+    """:func:`_batch` over ``n_chunks`` contiguous blocks of replicas, one per thread."""
+    nrep = pos.shape[0]
+    for c in nb.prange(n_chunks):
+        lo = c * nrep // n_chunks
+        hi = (c + 1) * nrep // n_chunks
+        _batch(pos[lo:hi], eps, inv, c0, c1, rc, energies[lo:hi], forces[lo:hi])
+
+
+@contextmanager
+def _threads(n: int):
+    old = nb.get_num_threads()
+    nb.set_num_threads(n)
+    try:
+        yield
+    finally:
+        nb.set_num_threads(old)
+
+
+def batch_energy_forces(potential, positions: np.ndarray, width: float, *,
+                        threads: int = 1):
+    """All-pairs energies (R,) and forces (R, N, 3) of a one-species ``SmoothedLJ``.
+
+    Parameters
+    ----------
+    potential : SmoothedLJ
+        One species (:func:`supports`); its ``kernel_args(width)`` give the pair terms.
+    positions : ndarray, shape (R, N, 3)
+        Replicas (float64; checked by the caller).
+    width : float
+        Gaussian width >= 0 (checked by ``potential.kernel_args``).
+    threads : int
+        Numba threads (blocks of replicas); 1 runs in the calling thread.
+
+    Returns
+    -------
+    energies : ndarray, shape (R,)
+    forces : ndarray, shape (R, N, 3)
+
+    Raises
+    ------
+    ValueError
+        If ``potential`` has several species, or ``positions`` a wrong shape.
+    FloatingPointError
+        If a replica's energy is not finite.
+    """
+    if not supports(potential):
+        raise ValueError("potential: batch_energy_forces handles one species only; use "
+                         "SmoothedLJ.batch_energy_forces")
+    pos = np.ascontiguousarray(positions, dtype=np.float64)
+    if pos.ndim != 3 or pos.shape[2] != 3:
+        raise ValueError(f"positions must have shape (R, N, 3), got {pos.shape}")
+    args = potential.kernel_args(width)
+    energies = np.empty(pos.shape[0])
+    forces = np.empty(pos.shape)
+    threads = max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS, pos.shape[0]))
+    if args[0]:  # width 0 (or below the table's exact limit): the fused loop
+        prm, core = args[1], args[7]
+        scal = (float(prm[0, 0]), float(prm[0, 1]), float(core[0]), float(core[1]),
+                float(core[2]))
+        if threads > 1:
+            with _threads(threads):
+                _batch_parallel(threads, pos, *scal, energies, forces)
+        else:
+            _batch(pos, *scal, energies, forces)
+    else:
+        types = np.zeros(pos.shape[1], dtype=np.int64)
+        with _threads(threads):
+            allpairs_batch(pos, types, 1, *args, energies, forces)
+    if not np.all(np.isfinite(energies)):
+        raise FloatingPointError("non-finite energy in a replica")
+    return energies, forces

@@ -1,0 +1,138 @@
+"""Size sweep: fraction of seeds reaching the LJ_N global minimum within a CPU budget.
+
+For each size ``N`` of ``--sizes`` (default 13, 18, ..., 148: every 5th of 13-150) and
+each seed, every method runs for at most ``--budget`` CPU seconds
+(``time.process_time``, one thread) or until it reaches the putative global minimum of
+the Cambridge Cluster Database (``results/engine/lj_global_minima.tsv``, tolerance 1e-4).
+Methods run interleaved (size by size, seed by seed), so all see the same machine load:
+
+* ``pele``: pele's ``LJCluster(N)`` basin hopping, defaults, no database (its faster
+  configuration; skipped with a message when pele is not installed);
+* ``ours <strategy>``: :func:`ase_gausslj.optimize.compiled_bh.lean_basin_hopping` with the
+  settings ``benchmark_pele.STRATEGIES[strategy]`` for each name of ``--strategies``
+  (default ``bh-loose``: plain BH, loose quenches, polished bests; ``deep``: the same
+  with one smoothed quench in 20).
+
+Writes a JSON (``--output``) and a PNG plot (``--plot``) of the fraction reached vs N.
+
+Example (what results/engine/size_sweep.json holds)::
+
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/size_sweep.py \\
+        --seeds 0 1 2 --budget 2 --output results/engine/size_sweep.json \\
+        --plot results/engine/size_sweep.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ase_gausslj.io import check_writable, write_json
+from ase_gausslj.optimize.compiled_bh import lean_basin_hopping
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmark_pele import STRATEGIES, have_pele, pele_bh  # noqa: E402
+
+TOL = 1e-4
+MINIMA = Path(__file__).resolve().parent.parent / "results" / "engine" / "lj_global_minima.tsv"
+
+
+def load_minima(path: Path) -> dict[int, float]:
+    """``{N: E_min}`` from a two-column TSV (comment lines start with '#')."""
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("#") or not line.strip() or line.startswith("n_atoms"):
+            continue
+        n, e = line.split()[:2]
+        out[int(n)] = float(e)
+    return out
+
+
+def ours(n: int, seed: int, target: float, budget: float, kwargs: dict) -> dict:
+    r = lean_basin_hopping(n, seed=seed, budget=budget, target_energy=target,
+                           target_tol=TOL, **kwargs)
+    return {"best": r.energy, "steps": r.n_quenches, "cpu": r.elapsed,
+            "time_to_gm": r.time_to_energy(target, TOL)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=list(range(13, 151, 5)))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--budget", type=float, default=2.0, help="CPU seconds per run")
+    p.add_argument("--strategies", nargs="+", default=["bh-loose", "deep"],
+                   choices=sorted(STRATEGIES), help="our methods")
+    p.add_argument("--no-pele", action="store_true", help="skip pele")
+    p.add_argument("--minima", default=str(MINIMA), help="TSV of putative global minima")
+    p.add_argument("--output", default="results/engine/size_sweep.json")
+    p.add_argument("--plot", default="results/engine/size_sweep.png")
+    args = p.parse_args(argv)
+    if args.budget <= 0:
+        p.error("--budget must be positive")
+    check_writable(args.output, "--output")
+    check_writable(args.plot, "--plot")
+    minima = load_minima(Path(args.minima))
+    missing = [n for n in args.sizes if n not in minima]
+    if missing:
+        p.error(f"--sizes: no known minimum for {missing}")
+    methods = {f"ours {name}": (lambda n, s, t, kw=STRATEGIES[name]:
+                                ours(n, s, t, args.budget, kw)) for name in args.strategies}
+    if not args.no_pele and have_pele():
+        methods = {"pele": lambda n, s, t: pele_bh(s, n=n, target=t, budget=args.budget,
+                                                   storage=False), **methods}
+    for fn in methods.values():
+        fn(13, 99, minima[13])  # compile / import
+    t0 = time.perf_counter()
+    rows = []
+    for n in args.sizes:
+        for seed in args.seeds:
+            for name, fn in methods.items():
+                r = fn(n, seed, minima[n])
+                rows.append({"n": n, "seed": seed, "method": name, **r})
+                print(f"N={n} seed={seed} {name}: best {r['best']:.6f} "
+                      f"(GM {minima[n]:.6f}) t={r['time_to_gm']}", file=sys.stderr, flush=True)
+    summary = {name: {str(n): float(np.mean([r["time_to_gm"] is not None for r in rows
+                                              if r["n"] == n and r["method"] == name]))
+                      for n in args.sizes} for name in methods}
+    out = {"conditions": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
+                          "load_average_end": os.getloadavg(), "budget_cpu_s": args.budget,
+                          "seeds": args.seeds, "sizes": args.sizes, "tol": TOL,
+                          "strategies": {k: STRATEGIES[k] for k in args.strategies},
+                          "wall_s": time.perf_counter() - t0},
+           "fraction_reached": summary, "runs": rows}
+    write_json(args.output, out)
+    plot(summary, args.sizes, args, Path(args.plot))
+    for name, frac in summary.items():
+        print(f"{name}: reached {sum(frac.values()):.2f} of {len(frac)} sizes (mean fraction "
+              f"{np.mean(list(frac.values())):.2f})", file=sys.stderr)
+    return 0
+
+
+def plot(summary: dict, sizes, args, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    off = np.linspace(-0.9, 0.9, len(summary))
+    for (name, frac), dx in zip(summary.items(), off, strict=True):
+        ax.plot(np.array(sizes) + dx, [frac[str(n)] for n in sizes], "o-", ms=4, lw=1,
+                label=name)
+    ax.set_xlabel("N (LJ cluster size)")
+    ax.set_ylabel("fraction of seeds at the GM")
+    ax.set_title(f"Global minimum within {args.budget:g} CPU-s ({len(args.seeds)} seeds)")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
