@@ -22,6 +22,8 @@ __all__ = [
     "nonneg_int",
     "positive_float",
     "nonneg_float",
+    "atom_count",
+    "probability",
     "add_output_options",
     "progress_enabled",
     "run_command",
@@ -48,6 +50,8 @@ positive_int = _typed(int, lambda v: v > 0, "a positive integer")
 nonneg_int = _typed(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = _typed(float, lambda v: v > 0, "a positive number")
 nonneg_float = _typed(float, lambda v: v >= 0, "a number >= 0")
+atom_count = _typed(int, lambda v: v >= 2, "an integer >= 2")
+probability = _typed(float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
 
 
 def add_output_options(

@@ -9,24 +9,17 @@ import argparse
 import sys
 
 from ..io import check_writable, interruptible, write_json
-from .common import EXIT_INTERRUPTED, add_output_options, positive_int, progress_enabled
+from .common import (
+    EXIT_INTERRUPTED,
+    add_output_options,
+    atom_count,
+    positive_int,
+    progress_enabled,
+)
 
 __all__ = ["add_cli"]
 
 _OPTIMIZERS = ("lbfgs", "fire", "adam")  # as ase_gausslj.optimize.homotopy (kept light)
-
-
-def _n_atoms(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}") from None
-    if n < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
-    return n
-
-
-_n_atoms.__name__ = "an integer >= 2"
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
@@ -35,7 +28,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         "homotopy", help="Gaussian homotopy minimization of an LJ cluster",
         description="Minimize an N-atom LJ cluster from random N(0,1) starts by annealing "
                     "the Gaussian width (Ram & Ram 2025).")
-    p.add_argument("n_atoms", type=_n_atoms, help="number of atoms (>= 2)")
+    p.add_argument("n_atoms", type=atom_count, help="number of atoms (>= 2)")
     p.add_argument("--runs", type=positive_int, default=5, help="number of random starts")
     p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--protocol", choices=["default", "paper", "budget"], default="default")

@@ -15,9 +15,11 @@ from ..io import check_writable, interruptible, write_json, write_text
 from .common import (
     EXIT_INTERRUPTED,
     add_output_options,
+    atom_count,
     nonneg_float,
     positive_float,
     positive_int,
+    probability,
     progress_enabled,
 )
 
@@ -31,39 +33,13 @@ DEFAULT_WIDTHS = (0.3,)
 DEFAULT_TEMPERATURE = 0.8
 
 
-def _n_atoms(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}") from None
-    if n < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
-    return n
-
-
-_n_atoms.__name__ = "an integer >= 2"
-
-
-def _probability(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return v
-
-
-_probability.__name__ = "a number in [0, 1]"
-
-
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Add the ``optimize`` subcommand to an ``argparse`` subparsers object."""
     p = subparsers.add_parser(
         "optimize", help="global minimization of an LJ cluster (basin hopping, smoothing)",
         description="Global minimization of an N-atom LJ cluster in reduced units. Prints a "
                     "JSON summary; the budget counts quenches, so a seeded run repeats.")
-    p.add_argument("n_atoms", type=_n_atoms, help="number of atoms (>= 2)")
+    p.add_argument("n_atoms", type=atom_count, help="number of atoms (>= 2)")
     p.add_argument("--method", choices=METHODS, default="smoothed-bh")
     p.add_argument("--quenches", "--budget", "--max-minimizations", dest="quenches",
                    type=positive_int, default=None, metavar="N",
@@ -80,7 +56,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=nonneg_float, default=DEFAULT_TEMPERATURE)
     p.add_argument("--step", type=positive_float, default=0.4)
     p.add_argument("--widths", type=positive_float, nargs="+", default=list(DEFAULT_WIDTHS))
-    p.add_argument("--p-smooth", type=_probability, default=1.0, metavar="P",
+    p.add_argument("--p-smooth", type=probability, default=1.0, metavar="P",
                    help="smoothed-bh: fraction of quenches that are smoothed (default 1; "
                         "e.g. 0.1: an occasional smoothed deep quench)")
     p.add_argument("--gtol", type=positive_float, default=1e-5,

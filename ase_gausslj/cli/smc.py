@@ -18,6 +18,7 @@ from . import SUBCOMMANDS  # the one-line help `gausslj --help` shows without im
 from .common import (
     EXIT_INTERRUPTED,
     add_output_options,
+    atom_count,
     nonneg_float,
     nonneg_int,
     positive_float,
@@ -33,13 +34,6 @@ _PATHS = ("gaussian", "mixture-linear", "mixture-geometric", "gaussian-adaptive"
 _MUTATIONS = ("ula", "mala")
 
 
-def _n_atoms(text: str) -> int:
-    n = positive_int(text)
-    if n < 2:
-        raise argparse.ArgumentTypeError(f"expected at least 2 atoms, got {text!r}")
-    return n
-
-
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register the ``smc`` subcommand; its ``func(args) -> int`` is the entry point."""
     p = subparsers.add_parser(
@@ -49,7 +43,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         description="Sample exp(-E/kT) of an LJ cluster by annealing the Gaussian width "
         "(or a prior mixture); prints the paper's metric and SMC diagnostics.",
     )
-    p.add_argument("--n-atoms", type=_n_atoms, default=13, help="cluster size (>= 2)")
+    p.add_argument("--n-atoms", type=atom_count, default=13, help="cluster size (>= 2)")
     p.add_argument("--path", choices=_PATHS, default="gaussian", help="annealing path")
     p.add_argument("--replicas", type=positive_int, default=1000, help="replicas R")
     p.add_argument("--steps", type=positive_int, default=10_000,
