@@ -20,6 +20,7 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
+from ase_gausslj.core.validation import check_width
 from ase_gausslj.schedules import (
     ExplicitSchedule,
     LinearSchedule,
@@ -87,7 +88,8 @@ def schedule_widths(width_start, width_end, n_steps: int, schedule: str = "linea
     return np.asarray(width_schedule(width_start, width_end, n, schedule).widths[: n + 1])
 
 
-def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: str) -> None:
+def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: str,
+                    followers: tuple = ()) -> None:
     """``V/2 R/2 O R/2 [width update] V/2`` with constraints after every drift and kick."""
 
     def drift() -> None:
@@ -111,6 +113,8 @@ def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: s
     else:
         expr = f"gausslj_w0*(gausslj_w1/gausslj_w0)^({frac})"
     integrator.addComputeGlobal(parameter, expr)
+    for name, follower in followers:  # parameters that follow the width, before the kick
+        integrator.addComputeGlobal(name, follower)
     integrator.addComputePerDof("v", "v + 0.5*dt*f/m")
     integrator.addConstrainVelocities()
 
@@ -129,7 +133,7 @@ def integrator_arguments(temperature, friction, timestep, width_start, width_end
 
 
 def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, parameter,
-                            add_kt: bool = True) -> None:
+                            add_kt: bool = True, torsion_width_start=None) -> None:
     """Global variables (the whole schedule lives there) and the BAOAB steps."""
     a = math.exp(-gamma * dt)
     values = [("a", a), ("b", math.sqrt(max(0.0, 1.0 - a * a))),
@@ -140,7 +144,22 @@ def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, par
             unit.kilojoule_per_mole)))
     for name, value in values:
         integrator.addGlobalVariable(name, value)
-    _add_baoab_step(integrator, schedule, parameter)
+    followers = ()
+    if torsion_width_start is not None:
+        followers = (_torsion_follower(integrator, torsion_width_start, w0, parameter),)
+    _add_baoab_step(integrator, schedule, parameter, followers)
+
+
+def _torsion_follower(integrator, tau0, w0: float, parameter: str) -> tuple[str, str]:
+    """``(gausslj_torsion_width, tau0 * width / w0)``: the torsion width follows the LJ's."""
+    from .torsions import TORSION_WIDTH_MAX, TORSION_WIDTH_PARAMETER
+
+    tau = float(check_width(tau0, "torsion_width_start", maximum=TORSION_WIDTH_MAX,
+                            limit_name="pi radians"))
+    if w0 <= 0.0:
+        raise ValueError("torsion_width_start needs width_start > 0 (it follows the LJ width)")
+    integrator.addGlobalVariable("gausslj_tau0", tau)
+    return TORSION_WIDTH_PARAMETER, f"gausslj_tau0*{parameter}/{w0!r}"
 
 
 _SCHEDULE_VARIABLES = {"kT", "gausslj_step", "gausslj_nsteps", "gausslj_w0", "gausslj_w1",
@@ -260,6 +279,12 @@ class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
         Name of the width context parameter.
     system : openmm.System, optional
         If given, ``width_start`` is checked against the table's range for this System.
+    torsion_width_start : float, optional
+        Couple the torsion width (radians, ``gausslj_torsion_width``; see
+        :func:`openmm_gausslj.torsions.smooth_torsions`) to the LJ width: after each step
+        it is ``torsion_width_start * width / width_start``, so one schedule drives both
+        and both reach 0 together. Periodic and RB torsions follow on the device; a
+        smoothed CMAP cannot (its map is rebuilt from Python by ``set_torsion_width``).
 
     Notes
     -----
@@ -270,12 +295,13 @@ class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
 
     def __init__(self, temperature, friction, timestep, width_start, width_end,
                  n_steps: int, schedule: str = "linear", parameter: str = WIDTH_PARAMETER,
-                 system: mm.System | None = None) -> None:
+                 system: mm.System | None = None, torsion_width_start=None) -> None:
         t_k, gamma, dt, w0, w1, n = integrator_arguments(
             temperature, friction, timestep, width_start, width_end, n_steps, schedule,
             parameter, system)
         super().__init__(dt)
-        build_annealed_langevin(self, t_k, gamma, dt, w0, w1, n, schedule, parameter)
+        build_annealed_langevin(self, t_k, gamma, dt, w0, w1, n, schedule, parameter,
+                                torsion_width_start=torsion_width_start)
 
 
 def _stage_widths(widths: Iterable, context: mm.Context, parameter: str) -> list[float]:
