@@ -31,6 +31,7 @@ from ase_gausslj.schedules import (
 
 from .expressions import WIDTH_PARAMETER
 from .inputs import positive_int, scalar_float, width_nm
+from .reporters import WidthReporter  # noqa: F401  (re-exported; lived here in 0.1)
 from .state import GaussLJState, check_no_coincident, check_width_for_system
 
 __all__ = [
@@ -315,6 +316,24 @@ def _stage_widths(widths: Iterable, context: mm.Context, parameter: str) -> list
     return ws
 
 
+def _stage_setter(context: mm.Context, parameter: str, w0: float, torsion_width_start):
+    """``set(w)``: the width and, if coupled, the torsion width ``tau0 * w / w0``."""
+    if torsion_width_start is None:
+        return lambda w: context.setParameter(parameter, w)
+    from .torsions import TORSION_WIDTH_MAX, set_torsion_width
+
+    tau0 = check_width(torsion_width_start, "torsion_width_start", maximum=TORSION_WIDTH_MAX,
+                       limit_name="pi radians")
+    if w0 <= 0.0:
+        raise ValueError("torsion_width_start needs a first width > 0 (it follows the LJ width)")
+
+    def set_widths(w: float) -> None:
+        context.setParameter(parameter, w)
+        set_torsion_width(context, tau0 * w / w0)  # rebuilds a smoothed CMAP too
+
+    return set_widths
+
+
 def anneal_simulation(
     simulation,
     widths: Iterable,
@@ -323,20 +342,24 @@ def anneal_simulation(
     parameter: str = WIDTH_PARAMETER,
     minimize: bool = False,
     callback: Callable[[float, object], None] | None = None,
+    torsion_width_start=None,
 ) -> list[tuple[float, float]]:
     """Anneal an ``app.Simulation`` stage by stage with its own integrator.
 
     For each width (nm) the context parameter is set (checked against the table's range)
     and ``steps_per_width`` steps are taken (optionally preceded by a local
     minimization). Returns ``[(width, potential energy in kJ/mol)]`` at the end of each
-    stage; ``callback(width, simulation)`` is called after each stage.
+    stage; ``callback(width, simulation)`` is called after each stage. With
+    ``torsion_width_start`` (radians) the torsion width follows the width,
+    ``tau = torsion_width_start * w / widths[0]`` (smoothed CMAP included).
     """
     n = 0 if steps_per_width == 0 else positive_int(steps_per_width, "steps_per_width")
     context = simulation.context
     ws = _stage_widths(widths, context, parameter)
+    set_widths = _stage_setter(context, parameter, ws[0], torsion_width_start)
     out = []
     for w in ws:
-        context.setParameter(parameter, w)
+        set_widths(w)
         if minimize:
             simulation.minimizeEnergy()
         if n:
@@ -348,56 +371,6 @@ def anneal_simulation(
     return out
 
 
-class WidthReporter:
-    """Reporter writing ``step, width (nm), potential energy (kJ/mol)`` as CSV.
-
-    Add it next to a ``StateDataReporter`` to get the width column of an annealing run.
-
-    Parameters
-    ----------
-    file : str or file-like
-        Output path or open text stream.
-    reportInterval : int
-        Steps between reports.
-    parameter : str
-        Width context parameter.
-    """
-
-    def __init__(self, file, reportInterval: int, parameter: str = WIDTH_PARAMETER) -> None:
-        if int(reportInterval) < 1:
-            raise ValueError(f"reportInterval must be >= 1, got {reportInterval}")
-        self._interval = int(reportInterval)
-        self._parameter = parameter
-        self._own = isinstance(file, str)
-        self._out = open(file, "w") if self._own else file  # noqa: SIM115
-        self._header = False
-
-    def describeNextReport(self, simulation):  # noqa: N802 (OpenMM API)
-        steps = self._interval - simulation.currentStep % self._interval
-        return (steps, False, False, False, True, None)
-
-    def report(self, simulation, state) -> None:
-        """Write one line."""
-        if not self._header:
-            self._out.write('#"Step","Width (nm)","Potential Energy (kJ/mole)"\n')
-            self._header = True
-        w = simulation.context.getParameter(self._parameter)
-        e = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
-        self._out.write(f"{simulation.currentStep},{w!r},{e!r}\n")
-        self._out.flush()
-
-    def close(self) -> None:
-        """Close the file if the reporter opened it."""
-        if self._own:
-            self._out.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
 def homotopy_minimize(
     context: mm.Context,
     widths: Iterable,
@@ -406,6 +379,7 @@ def homotopy_minimize(
     max_iterations: int = 0,
     parameter: str = WIDTH_PARAMETER,
     final_width: float | None = 0.0,
+    torsion_width_start=None,
 ) -> list[tuple[float, float]]:
     """Gaussian homotopy: ``LocalEnergyMinimizer`` at each width, then at ``final_width``.
 
@@ -421,6 +395,8 @@ def homotopy_minimize(
         Per stage; 0 = until converged.
     final_width : float or None
         Last stage's width (default 0, the unsmoothed potential); ``None`` to skip.
+    torsion_width_start : float, optional
+        Couple the torsion width (radians): ``tau = torsion_width_start * w / widths[0]``.
 
     Returns
     -------
@@ -439,9 +415,10 @@ def homotopy_minimize(
     if isinstance(max_iterations, bool) or int(max_iterations) != max_iterations \
             or max_iterations < 0:
         raise ValueError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
+    set_widths = _stage_setter(context, parameter, ws[0], torsion_width_start)
     out = []
     for w in ws:
-        context.setParameter(parameter, w)
+        set_widths(w)
         mm.LocalEnergyMinimizer.minimize(context, tol, int(max_iterations))
         e = context.getState(getEnergy=True).getPotentialEnergy()
         out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))

@@ -12,6 +12,8 @@ import math
 import openmm as mm
 import openmm.unit as unit
 
+from ase_gausslj.core.validation import check_width
+
 from .expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_parameter
 from .inputs import coincident_pairs, width_nm
 from .table import TABLE_NAME
@@ -139,6 +141,10 @@ class GaussLJState:
         Width in nm.
     parameter : str
         Name of the global context parameter.
+    torsion_width : float, optional
+        Angular width (radians) of the smoothed torsions (``gausslj_torsion_width``, from
+        ``smooth_system(..., torsion_width=...)``); ``None`` (default) leaves them alone.
+        Applying the state sets both widths; a smoothed CMAP is rebuilt in the Context.
 
     Examples
     --------
@@ -147,9 +153,22 @@ class GaussLJState:
     >>> state.apply_to_context(context)                      # doctest: +SKIP
     """
 
-    def __init__(self, width=0.0, parameter: str = WIDTH_PARAMETER) -> None:
+    def __init__(self, width=0.0, parameter: str = WIDTH_PARAMETER, torsion_width=None) -> None:
         self.parameter = str(parameter)
         self.width = width
+        self.torsion_width = torsion_width
+
+    @property
+    def torsion_width(self) -> float | None:
+        """Torsion width in radians, or None when the state leaves the torsions alone."""
+        return self._torsion_width
+
+    @torsion_width.setter
+    def torsion_width(self, value) -> None:
+        from .torsions import TORSION_WIDTH_MAX
+
+        self._torsion_width = None if value is None else check_width(
+            value, "torsion_width", maximum=TORSION_WIDTH_MAX, limit_name="pi radians")
 
     @property
     def width(self) -> float:
@@ -175,21 +194,26 @@ class GaussLJState:
         self.width = value
 
     def __repr__(self) -> str:
-        return f"GaussLJState(width={self._width!r}, parameter={self.parameter!r})"
+        tau = "" if self._torsion_width is None else f", torsion_width={self._torsion_width!r}"
+        return f"GaussLJState(width={self._width!r}, parameter={self.parameter!r}{tau})"
 
     def __eq__(self, other) -> bool:
         return (isinstance(other, GaussLJState) and other.parameter == self.parameter
-                and other.width == self.width)
+                and other.width == self.width and other.torsion_width == self.torsion_width)
 
     __hash__ = None  # mutable
 
     def __getstate__(self, **kwargs) -> dict:
         """Serialization (openmmtools' ``utils.serialize`` and pickle)."""
-        return {"width": self._width, "parameter": self.parameter}
+        out = {"width": self._width, "parameter": self.parameter}
+        if self._torsion_width is not None:  # 0.1 states serialize as before
+            out["torsion_width"] = self._torsion_width
+        return out
 
     def __setstate__(self, state: dict) -> None:
         self.parameter = str(state["parameter"])
         self._width = width_nm(state["width"], "width")
+        self.torsion_width = state.get("torsion_width")
 
     @classmethod
     def from_system(cls, system: mm.System, parameter: str = WIDTH_PARAMETER) -> GaussLJState:
@@ -200,7 +224,7 @@ class GaussLJState:
         widths = {_default(system.getForce(k), parameter) for k in idx}
         if len(widths) != 1:
             raise ValueError(f"smoothed forces disagree on the default {parameter}: {widths}")
-        return cls(widths.pop(), parameter)
+        return cls(widths.pop(), parameter, _torsion_width_of(system))
 
     @classmethod
     def from_context(cls, context: mm.Context, parameter: str = WIDTH_PARAMETER) -> GaussLJState:
@@ -209,7 +233,7 @@ class GaussLJState:
             w = context.getParameter(parameter)
         except Exception as exc:  # OpenMMException
             raise ValueError(f"context has no parameter {parameter!r}") from exc
-        return cls(w, parameter)
+        return cls(w, parameter, _torsion_width_of(context))
 
     def check_system(self, system: mm.System) -> None:
         """``ValueError`` if the width is beyond the table for some pair of ``system``."""
@@ -225,6 +249,8 @@ class GaussLJState:
             for j in range(f.getNumGlobalParameters()):
                 if f.getGlobalParameterName(j) == self.parameter:
                     f.setGlobalParameterDefaultValue(j, self._width)
+        if self._torsion_width is not None:
+            _set_torsion_width(system, self._torsion_width)
 
     def apply_to_context(self, context: mm.Context) -> None:
         """Set the width in ``context`` (checked against the context's System)."""
@@ -233,6 +259,8 @@ class GaussLJState:
             context.setParameter(self.parameter, self._width)
         except Exception as exc:  # OpenMMException
             raise ValueError(f"context has no parameter {self.parameter!r}") from exc
+        if self._torsion_width is not None:
+            _set_torsion_width(context, self._torsion_width)
 
     # ---- openmmtools' composable-state protocol (IComposableState, matched by duck typing) ----
 
@@ -245,13 +273,17 @@ class GaussLJState:
         if other.width != self._width:
             raise _state_error(f"system has {self.parameter} = {other.width}, "
                                f"the state {self._width}")
+        if self._torsion_width is not None and other.torsion_width != self._torsion_width:
+            raise _state_error(f"system has torsion width {other.torsion_width}, "
+                               f"the state {self._torsion_width}")
 
     def _standardize_system(self, system: mm.System) -> None:
         """The standard System has width 0: states differing in width share one System."""
         idx = smoothed_force_indices(system, self.parameter)
         if not idx:
             raise _state_error(f"system has no smoothed force with parameter {self.parameter!r}")
-        GaussLJState(0.0, self.parameter).apply_to_system(system)
+        tau = None if self._torsion_width is None else 0.0
+        GaussLJState(0.0, self.parameter, tau).apply_to_system(system)
 
     def _on_setattr(self, standard_system, attribute_name, old_composable_state) -> bool:
         """Changing the width never changes the standard System."""
@@ -260,12 +292,38 @@ class GaussLJState:
     def _find_force_groups_to_update(self, context, current_context_state, memo) -> set:
         """Force groups holding the width parameter, if the width changes."""
         if "groups" not in memo:
+            from .torsions import torsion_force_indices
+
             system = context.getSystem()
             memo["groups"] = {system.getForce(k).getForceGroup()
                               for k in _parameter_force_indices(system, self.parameter)}
-        if getattr(current_context_state, "width", None) == self._width:
-            return set()
-        return set(memo["groups"])
+            memo["torsion_groups"] = {system.getForce(k).getForceGroup()
+                                      for k in torsion_force_indices(system)}
+        groups = set()
+        if getattr(current_context_state, "width", None) != self._width:
+            groups |= memo["groups"]
+        if (self._torsion_width is not None
+                and getattr(current_context_state, "torsion_width", None) != self._torsion_width):
+            groups |= memo["torsion_groups"]
+        return groups
+
+
+def _torsion_width_of(target) -> float | None:
+    """The torsion width of a System/Context with smoothed torsions, else None."""
+    from .torsions import get_torsion_width, torsion_force_indices
+
+    system = target.getSystem() if isinstance(target, mm.Context) else target
+    return get_torsion_width(target) if torsion_force_indices(system) else None
+
+
+def _set_torsion_width(target, tau: float) -> None:
+    from .torsions import set_torsion_width, torsion_force_indices
+
+    system = target.getSystem() if isinstance(target, mm.Context) else target
+    if not torsion_force_indices(system):
+        raise ValueError("torsion_width: the system has no smoothed torsions "
+                         "(smooth_system(..., torsion_width=...) adds them)")
+    set_torsion_width(target, tau)
 
 
 def _parameter_force_indices(system: mm.System, parameter: str) -> list[int]:
