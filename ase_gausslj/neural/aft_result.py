@@ -11,6 +11,7 @@ import numpy as np
 
 from ..io import write_json
 from ..sampling.reference import energy_w1
+from ..sampling.results import save_npz
 
 __all__ = ["AFTResult"]
 
@@ -91,8 +92,8 @@ class AFTResult:
         """Write ``prefix.json`` (config, summary, stages) and ``prefix.npz`` (arrays)."""
         prefix = Path(prefix)
         prefix.parent.mkdir(parents=True, exist_ok=True)
-        npz = prefix.with_suffix(".npz")
-        np.savez_compressed(npz, **{k: getattr(self, k) for k in self._ARRAYS})
+        # atomic, like SMCResult: the JSON (written last) always has its arrays beside it
+        npz = save_npz(prefix.with_suffix(".npz"), **{k: getattr(self, k) for k in self._ARRAYS})
         js = write_json(prefix.with_suffix(".json"), {
             "config": self.config, "summary": self.summary(), "log_z": self.log_z,
             "stages": self.stages, "wall_time": self.wall_time,
