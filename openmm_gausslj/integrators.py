@@ -20,7 +20,6 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from ase_gausslj.core.validation import check_width
 from ase_gausslj.schedules import (
     ExplicitSchedule,
     LinearSchedule,
@@ -151,14 +150,21 @@ def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, par
     _add_baoab_step(integrator, schedule, parameter, followers)
 
 
+def _torsion_start(tau0, w0: float) -> float:
+    """The checked ``torsion_width_start``; the coupling ``tau0 * w / w0`` needs ``w0 > 0``."""
+    from .torsions import check_torsion_width
+
+    tau = check_torsion_width(tau0, "torsion_width_start")
+    if w0 <= 0.0:
+        raise ValueError("torsion_width_start needs a first width > 0 (it follows the LJ width)")
+    return tau
+
+
 def _torsion_follower(integrator, tau0, w0: float, parameter: str) -> tuple[str, str]:
     """``(gausslj_torsion_width, tau0 * width / w0)``: the torsion width follows the LJ's."""
-    from .torsions import TORSION_WIDTH_MAX, TORSION_WIDTH_PARAMETER
+    from .torsions import TORSION_WIDTH_PARAMETER
 
-    tau = float(check_width(tau0, "torsion_width_start", maximum=TORSION_WIDTH_MAX,
-                            limit_name="pi radians"))
-    if w0 <= 0.0:
-        raise ValueError("torsion_width_start needs width_start > 0 (it follows the LJ width)")
+    tau = _torsion_start(tau0, w0)
     integrator.addGlobalVariable("gausslj_tau0", tau)
     return TORSION_WIDTH_PARAMETER, f"gausslj_tau0*{parameter}/{w0!r}"
 
@@ -320,12 +326,9 @@ def _stage_setter(context: mm.Context, parameter: str, w0: float, torsion_width_
     """``set(w)``: the width and, if coupled, the torsion width ``tau0 * w / w0``."""
     if torsion_width_start is None:
         return lambda w: context.setParameter(parameter, w)
-    from .torsions import TORSION_WIDTH_MAX, set_torsion_width
+    from .torsions import set_torsion_width
 
-    tau0 = check_width(torsion_width_start, "torsion_width_start", maximum=TORSION_WIDTH_MAX,
-                       limit_name="pi radians")
-    if w0 <= 0.0:
-        raise ValueError("torsion_width_start needs a first width > 0 (it follows the LJ width)")
+    tau0 = _torsion_start(torsion_width_start, w0)
 
     def set_widths(w: float) -> None:
         context.setParameter(parameter, w)

@@ -12,8 +12,6 @@ import math
 import openmm as mm
 import openmm.unit as unit
 
-from ase_gausslj.core.validation import check_width
-
 from .expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_parameter
 from .inputs import coincident_pairs, width_nm
 from .table import TABLE_NAME
@@ -165,10 +163,9 @@ class GaussLJState:
 
     @torsion_width.setter
     def torsion_width(self, value) -> None:
-        from .torsions import TORSION_WIDTH_MAX
+        from .torsions import check_torsion_width
 
-        self._torsion_width = None if value is None else check_width(
-            value, "torsion_width", maximum=TORSION_WIDTH_MAX, limit_name="pi radians")
+        self._torsion_width = None if value is None else check_torsion_width(value)
 
     @property
     def width(self) -> float:

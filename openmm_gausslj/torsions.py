@@ -44,6 +44,7 @@ from .inputs import check_parameter_name
 __all__ = [
     "TORSION_WIDTH_PARAMETER",
     "TORSION_WIDTH_MAX",
+    "check_torsion_width",
     "smooth_torsions",
     "smoothed_periodic_torsion_force",
     "smoothed_rb_torsion_force",
@@ -63,7 +64,8 @@ TORSION_WIDTH_MAX = math.pi
 _CMAP_NAME = re.compile(r"^GaussLJ CMAP (?P<param>\w+) maps=(?P<maps>\d+) width=(?P<w>\S+)$")
 
 
-def _width(value, name: str = "torsion_width") -> float:
+def check_torsion_width(value, name: str = "torsion_width") -> float:
+    """A torsion width in radians, in [0, pi]; ``ValueError`` naming ``name`` otherwise."""
     return check_width(value, name, maximum=TORSION_WIDTH_MAX, limit_name="radians")
 
 
@@ -97,7 +99,7 @@ def smoothed_periodic_torsion_force(
     check_parameter_name(parameter, "parameter")
     out = mm.CustomTorsionForce(
         f"k*(1 + exp(-0.5*n^2*{parameter}^2)*cos(n*theta - phase))")
-    out.addGlobalParameter(parameter, _width(torsion_width))
+    out.addGlobalParameter(parameter, check_torsion_width(torsion_width))
     for name in ("n", "phase", "k"):
         out.addPerTorsionParameter(name)
     for t in range(force.getNumTorsions()):
@@ -130,7 +132,7 @@ def smoothed_rb_torsion_force(
     check_parameter_name(parameter, "parameter")
     terms = ["b0"] + [f"b{m}*{_damping(m, parameter)}*cos({m}*theta)" for m in range(1, 6)]
     out = mm.CustomTorsionForce(" + ".join(terms))
-    out.addGlobalParameter(parameter, _width(torsion_width))
+    out.addGlobalParameter(parameter, check_torsion_width(torsion_width))
     for m in range(6):
         out.addPerTorsionParameter(f"b{m}")
     sign = np.array([(-1.0) ** m for m in range(6)])
@@ -150,7 +152,7 @@ def smooth_cmap_grid(energy, size: int, torsion_width) -> np.ndarray:
     e = np.asarray(energy, dtype=np.float64)
     if e.shape != (size * size,):
         raise ValueError(f"energy must have size*size = {size * size} values, got {e.shape}")
-    tau = _width(torsion_width)
+    tau = check_torsion_width(torsion_width)
     if tau == 0.0:
         return e.copy()
     grid = e.reshape(size, size)  # [j, i]: psi rows, phi columns
@@ -214,7 +216,7 @@ def smooth_torsions(system: mm.System, torsion_width=0.0, *,
     """
     if not isinstance(system, mm.System):
         raise TypeError(f"system must be an openmm.System, got {type(system).__name__}")
-    width = _width(torsion_width)
+    width = check_torsion_width(torsion_width)
     check_parameter_name(parameter, "parameter")
     makers = {mm.PeriodicTorsionForce: smoothed_periodic_torsion_force,
               mm.RBTorsionForce: smoothed_rb_torsion_force}
@@ -261,7 +263,7 @@ def set_torsion_width(target: mm.System | mm.Context, torsion_width, *,
     Returns the width (radians). ``ValueError`` if nothing in ``target`` is smoothed with
     ``parameter``.
     """
-    width = _width(torsion_width)
+    width = check_torsion_width(torsion_width)
     context = target if isinstance(target, mm.Context) else None
     system = context.getSystem() if context is not None else target
     if not isinstance(system, mm.System):
