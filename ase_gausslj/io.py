@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_json", "write_text", "to_jsonable", "Interrupted", "interruptible"]
+__all__ = ["write_json", "write_npz", "write_text", "to_jsonable", "Interrupted", "interruptible"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -42,6 +42,20 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_npz(path: str | os.PathLike, **arrays) -> Path:
+    """``numpy.savez_compressed`` to ``path`` atomically (the directory must exist)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, **arrays)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

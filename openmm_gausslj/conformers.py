@@ -31,6 +31,8 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
+from ase_gausslj.io import interruptible
+
 from .conformers_tools import (
     Budget,
     Conformer,
@@ -323,15 +325,13 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
     WidthControl(quench_sys).apply(quench_ctx, 0.0, 0.0)  # quench on the exact potential
     run = _Run(o, Budget(o["budget"], o["cpu_seconds"]),
                MinimaSet(heavy_atom_indices(system, topology), o["rmsd_threshold"]), quench_ctx)
-    acceptance, interrupted = None, False
-    try:
+    acceptance = None
+    with interruptible() as interrupted:  # Ctrl-C keeps the minima found so far
         if method == "hrex":
             acceptance = _hrex_loop(run, work, pos)
         else:
             _annealing_loop(run, work, pos, smoothed=method == "smoothed")
-    except KeyboardInterrupt:
-        interrupted = True
     return ConformerSearchResult(
         method=method, seed=o["seed"], budget=o["budget"], conformers=run.minima.sorted(),
         steps_used=run.budget.used, cpu_seconds=run.budget.cpu, n_quenches=run.n_quenches,
-        history=run.history, exchange_acceptance=acceptance, interrupted=interrupted)
+        history=run.history, exchange_acceptance=acceptance, interrupted=bool(interrupted))

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import write_json
+from ..io import write_json, write_npz
 from ..sampling.reference import energy_w1
-from ..sampling.results import save_npz
 
 __all__ = ["AFTResult"]
 
@@ -93,7 +92,7 @@ class AFTResult:
         prefix = Path(prefix)
         prefix.parent.mkdir(parents=True, exist_ok=True)
         # atomic, like SMCResult: the JSON (written last) always has its arrays beside it
-        npz = save_npz(prefix.with_suffix(".npz"), **{k: getattr(self, k) for k in self._ARRAYS})
+        npz = write_npz(prefix.with_suffix(".npz"), **{k: getattr(self, k) for k in self._ARRAYS})
         js = write_json(prefix.with_suffix(".json"), {
             "config": self.config, "summary": self.summary(), "log_z": self.log_z,
             "stages": self.stages, "wall_time": self.wall_time,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from scipy.special import logsumexp
 
 from ..core.defaults import R_CORE
 from ..io import to_jsonable, write_json
+from ..io import write_npz as save_npz  # noqa: F401  (kept under this name)
 from .diagnostics import min_pair_distance
 
 __all__ = ["SMCResult", "params_key", "canonical_params", "load_matching", "save_npz"]
@@ -71,20 +70,6 @@ def load_matching(path, params: dict, *, key: str | None = "params") -> dict | N
     warnings.warn(f"{path} was computed with other parameters ({diff}); recomputing",
                   stacklevel=2)
     return None
-
-
-def save_npz(path, **arrays) -> Path:
-    """``numpy.savez_compressed`` written atomically (a temporary file, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 @dataclass
