@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..io import interruptible
-from .checkpoint import check_state, load_state, new_state, save_state
+from .checkpoint import check_energies, check_state, load_state, new_state, save_state
 from .clusters import random_cluster
 from .moves import Metropolis, RandomDisplacement
 from .quench import CompiledQuench, HomotopyQuench, Objective, PlainQuench, SmoothedQuench
@@ -238,8 +238,17 @@ def run_single(settings: BHSettings, objective: Objective, seed: int | None,
     """
     clk = time.perf_counter if clock == "wall" else time.process_time
     key = settings.key()
-    st = resume if resume is not None else (load_state(state_file) if state_file else None)
-    st = new_state(key, seed, start) if st is None else check_state(st, key)
+    st, where = None, "resume"
+    if resume is not None:
+        st = check_state(resume, key, where)
+    elif state_file:
+        where = f"state file {state_file!r}"
+        st = load_state(state_file)
+        st = None if st is None else check_state(st, key, where)
+    if st is None:
+        st = new_state(key, seed, start)
+    else:  # the stored energies must be those of the stored positions
+        check_energies(st, lambda x: objective(x.ravel(), 0.0)[0], where)
     runner = _Runner(settings, objective, clk)
     if st["n_min"] == 0 and st["start"] is not None and settings.method != "homotopy":
         rng = np.random.default_rng()
