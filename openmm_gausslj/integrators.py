@@ -241,13 +241,18 @@ class AnnealingInterface:
         return _width_at(self.width_start, self.width_end, frac, self.schedule)
 
     def reset(self, context: mm.Context) -> None:
-        """Restart the schedule: step counter 0 and the context's width = ``width_start``.
+        """Restart the schedule: step counter 0, the context's width = ``width_start``
+        and, if coupled, its torsion width = ``torsion_width_start``.
 
         Positions are not looked at (reset may come before ``setPositions``); see
         :func:`openmm_gausslj.state.check_no_coincident` for coincident particles.
         """
         self.setGlobalVariableByName("gausslj_step", 0.0)
-        GaussLJState(self.width_start, self.parameter).apply_to_context(context)
+        names = {self.getGlobalVariableName(k) for k in range(self.getNumGlobalVariables())}
+        # a coupled torsion width starts at torsion_width_start too, not at the first step
+        tau0 = self.getGlobalVariableByName("gausslj_tau0") if "gausslj_tau0" in names else None
+        GaussLJState(self.width_start, self.parameter, torsion_width=tau0).apply_to_context(
+            context)
 
     @property
     def step_count(self) -> int:

@@ -24,7 +24,7 @@ from ase.calculators.calculator import Calculator, Parameters, all_changes
 from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress
 
-from ..core.defaults import R_CORE, WIDTH_MAX
+from ..core.defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
 from ..core.validation import check_finite, check_finite_nonneg, check_width
 
 __all__ = ["GaussianLJ"]
@@ -98,7 +98,8 @@ _CHECKS = {
     "ro": _optional(lambda v, n: _positive(v, n, strict=False)),
     "smooth": _boolean,
     "r_core": _positive,
-    "width_max": _positive,
+    "width_max": lambda v, n: check_width(_positive(v, n), n, maximum=WIDTH_LIMIT,
+                                          limit_name="core.defaults.WIDTH_LIMIT"),
 }
 
 

@@ -177,8 +177,7 @@ class SmoothedLJ:
             pos, types, self.nspec, *self._slices(check_width(width), None), forces,
             _NO_ATOMS, _NO_VIRIAL, _NO_ATOM_VIRIALS, False, False,
         )
-        if not math.isfinite(e):
-            raise FloatingPointError("non-finite energy (overlapping atoms at width 0?)")
+        _check_result(e, forces, pos)
         return float(e), forces
 
     def energy_gradient(self, x, width: float):
@@ -249,8 +248,7 @@ class SmoothedLJ:
                 pos, pi, pj, sh, cutoff * cutoff, mode, ro2, types, self.nspec, *args,
                 forces, energies, vir, avir, want_atoms, bool(virial),
             )
-        if not math.isfinite(e):
-            raise FloatingPointError("non-finite energy (overlapping atoms at width 0?)")
+        _check_result(e, forces, pos)
         return PairResult(
             energy=float(e),
             forces=forces,
@@ -283,9 +281,23 @@ class SmoothedLJ:
         energies = np.empty(r)
         forces = np.empty((r, n, 3))
         kernels.allpairs_batch(pos, types, self.nspec, *args, energies, forces)
-        if not np.all(np.isfinite(energies)):
-            raise FloatingPointError("non-finite energy in a replica")
+        _check_result(float(np.add.reduce(energies)), forces, pos)
         return energies, forces
+
+
+#: Coordinates beyond this overflow the squared pair distances (d^2 ~ 12 |x|^2).
+_MAX_COORDINATE = 1e150
+
+
+def _check_result(e: float, forces: np.ndarray, pos: np.ndarray) -> None:
+    """Never a NaN: energy and forces finite, or an error saying why (one reduction)."""
+    if math.isfinite(e) and math.isfinite(float(np.add.reduce(forces, axis=None))):
+        return
+    big = float(np.abs(pos).max()) if pos.size else 0.0
+    if big > _MAX_COORDINATE:
+        raise ValueError(f"positions: coordinates up to {big:.3g} overflow the pair "
+                         f"distances; keep them below {_MAX_COORDINATE:.0e}")
+    raise FloatingPointError("non-finite energy or forces (overlapping atoms at width 0?)")
 
 
 def _check_compute_options(cutoff, cell, pbc, cutoff_mode, taper_start, skin):

@@ -11,11 +11,12 @@ with ``S`` lexicographically positive for self-images in small cells).
 from __future__ import annotations
 
 import math
+import sys
 
 import numba as nb
 import numpy as np
 
-from .validation import check_finite, check_positions
+from .validation import check_finite, check_periodic_images, check_positions
 
 __all__ = ["neighbor_pairs", "check_cutoff", "check_pbc", "check_cell"]
 
@@ -221,6 +222,9 @@ def check_cutoff(cutoff, name: str = "cutoff") -> float:
         raise ValueError(f"{name} must be a positive finite number, got {cutoff!r}") from exc
     if not (math.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be a positive finite number, got {cutoff!r}")
+    if v * v < sys.float_info.min:  # the kernels compare squared distances
+        raise ValueError(f"{name} = {v!r} is too small: its square underflows (smallest "
+                         f"supported {math.sqrt(sys.float_info.min):.3g})")
     return v
 
 
@@ -263,6 +267,7 @@ def neighbor_pairs(positions, cutoff: float, cell=None, pbc=None):
         e = np.zeros(0, dtype=np.int64)
         return e, e.copy(), np.zeros((0, 3))
     c = _effective_cell(positions, cell, pbc, cutoff)
+    check_periodic_images(c, pbc, cutoff, len(positions))  # before numba: it cannot stop
     inv = np.linalg.inv(c)
     frac = positions @ inv
     bmag = np.linalg.norm(inv, axis=0)  # |b_k|: reciprocal vectors are inv's columns

@@ -77,6 +77,9 @@ _SQRT_PI = math.sqrt(math.pi)
 #: on either side of it (they agree to ~1e-12 relative there, tests check it).
 SMALL_WIDTH = 1e-6
 
+# Widths (sigma) above which V_s, dV_s/dr and dV_s/ds underflow to exactly 0.
+_ZERO_WIDTH = 1e120
+
 
 @nb.njit(cache=True, inline="always")
 def _reg_lj(u, rc, a, b):
@@ -267,7 +270,14 @@ def _evaluate(r, width, r_core):
     dv = np.empty_like(flat_r)
     ds = np.empty_like(flat_r)
     c2, c3 = kink_coefficients(r_core)
+    # above _ZERO_WIDTH every value is below the smallest subnormal (|V_s| ~ 10 / s^3),
+    # and s * s would overflow in the kernel from 1.3e154: the exact answer is 0
+    huge = flat_w > _ZERO_WIDTH
+    if huge.any():
+        flat_w[huge] = 1.0
     _smoothed_array(flat_r, flat_w, r_core, a, b, c2, c3, _GL_X, _GL_W, _QUAD, v, dv, ds)
+    if huge.any():
+        v[huge] = dv[huge] = ds[huge] = 0.0
     shape = rb.shape
     return v.reshape(shape), dv.reshape(shape), ds.reshape(shape)
 

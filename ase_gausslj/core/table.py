@@ -56,7 +56,7 @@ from .closed_forms import (
     lj_affine_coefficients,
     tail_coefficients,
 )
-from .defaults import R_CORE, WIDTH_MAX
+from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
 from .kernels import pair_values
 from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
 from .validation import check_finite_nonneg, check_width
@@ -160,7 +160,8 @@ class SmoothedLJTable:
     def __init__(
         self, width_max: float = WIDTH_MAX, r_core: float = R_CORE, width_step: float = 0.035
     ):
-        width_max = check_width(width_max, "width_max")
+        width_max = check_width(width_max, "width_max", maximum=WIDTH_LIMIT,
+                                limit_name="core.defaults.WIDTH_LIMIT")
         if width_max <= 0:
             raise ValueError(f"width_max must be > 0, got {width_max}")
         r_core = float(r_core)

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-__all__ = ["check_finite", "check_finite_nonneg", "check_positions", "check_width"]
+__all__ = ["check_finite", "check_finite_nonneg", "check_positions", "check_width",
+           "check_periodic_images"]
 
 
 def _all_finite(arr: np.ndarray) -> bool:
@@ -71,3 +72,45 @@ def check_positions(positions, name: str = "positions", batched: bool = False) -
         shape = "(R, N, 3)" if batched else "(N, 3)"
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
     return np.ascontiguousarray(arr)
+
+
+#: Most image bins one atom may scan in a periodic neighbour search, and most pairs a
+#: periodic pair list may hold (~40 bytes each); beyond them a search would run for hours
+#: inside numba (where Ctrl-C cannot stop it) or exhaust memory.
+MAX_IMAGE_BINS = 1_000_000
+MAX_PERIODIC_PAIRS = 200_000_000
+
+
+def check_periodic_images(cell: np.ndarray, pbc: np.ndarray, cutoff: float, n_atoms: int,
+                          name: str = "cell") -> None:
+    """Refuse a periodic neighbour search that cannot finish: ValueError naming ``name``.
+
+    ``cell`` is full rank (rows are lattice vectors). Along a periodic direction ``k``
+    the search visits ``2 ceil(cutoff / h_k) + 1`` image layers, ``h_k`` the distance
+    between lattice planes (``1 / |b_k|``, the cell's perpendicular width); a nearly
+    singular cell has a tiny ``h_k`` and asks for millions of layers. The pair count is
+    estimated from the density when every direction is periodic.
+    """
+    cell = np.asarray(cell, dtype=np.float64)
+    pbc = np.asarray(pbc, dtype=bool)
+    if not pbc.any():
+        return
+    widths = 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)
+    layers = np.where(pbc, 2.0 * np.ceil(cutoff / widths) + 1.0, 1.0)
+    bins = float(np.prod(layers))
+    if not bins <= MAX_IMAGE_BINS:
+        k = int(np.argmin(np.where(pbc, widths, np.inf)))
+        raise ValueError(
+            f"{name}: the cutoff (with skin) {cutoff:.6g} spans {layers[k]:.3g} periodic "
+            f"images along lattice vector {k}, whose lattice planes are only "
+            f"{widths[k]:.3g} apart (a nearly singular cell?); a search over "
+            f"{bins:.3g} image cells per atom is refused (limit {MAX_IMAGE_BINS:.0e})")
+    if pbc.all():
+        volume = abs(float(np.linalg.det(cell)))
+        pairs = 0.5 * n_atoms * n_atoms * (4.0 / 3.0 * math.pi * cutoff**3) / volume
+        if not pairs <= MAX_PERIODIC_PAIRS:
+            raise ValueError(
+                f"{name}: {n_atoms} atoms in a cell of volume {volume:.3g} with cutoff "
+                f"(with skin) {cutoff:.6g} give ~{pairs:.3g} periodic pairs; more than "
+                f"{MAX_PERIODIC_PAIRS:.0e} is refused (a nearly singular cell or a cutoff "
+                "far beyond the cell?)")

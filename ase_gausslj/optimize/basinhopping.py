@@ -92,7 +92,11 @@ class BHSettings:
 
 @dataclass(frozen=True)
 class StopRule:
-    """When a run stops: quench count, target energy or an optional time cap (seconds)."""
+    """When a run stops: quench count, target energy or an optional time cap (seconds).
+
+    The time cap is checked between quenches and only after the first one, so a run
+    always returns a result (``stop_reason='time_limit'``) however small the cap.
+    """
 
     max_minimizations: int | None = None
     time_limit: float | None = None
@@ -105,7 +109,10 @@ class StopRule:
             return "target"
         if self.max_minimizations is not None and st["n_min"] >= self.max_minimizations:
             return "max_minimizations"
-        if self.time_limit is not None and elapsed >= self.time_limit:
+        # a time limit ends a run only once it has a result (the first quench), so an
+        # expired limit is a normal end, never an empty, interrupted-looking one
+        if (self.time_limit is not None and elapsed >= self.time_limit
+                and st["best_e"] is not None):
             return "time_limit"
         return None
 

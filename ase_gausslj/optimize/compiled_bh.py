@@ -258,8 +258,8 @@ def _run(cfg: _Config, rng: np.random.Generator) -> LeanBHResult:
             reason = "target"
         elif cfg.max_quenches is not None and counters[0] >= cfg.max_quenches:
             reason = "max_quenches"
-        elif cfg.budget is not None and clock() - t0 >= cfg.budget:
-            reason = "budget"
+        elif cfg.budget is not None and counters[0] > 0 and clock() - t0 >= cfg.budget:
+            reason = "budget"  # (never before the first quench: a result always exists)
         else:
             reason = None
         if reason:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.defaults import R_CORE
+from ..core.defaults import R_CORE, WIDTH_LIMIT
 from ..core.validation import check_width
 from ..schedules import check_anneal_range
 
@@ -145,7 +145,8 @@ class SMCOptions:
             ("ess_threshold", 0.0, 1.0, True, False),
         ):
             _real(name, getattr(self, name), lo, hi, lo_open=lo_open, hi_open=hi_open)
-        check_width(self.width_start, "width_start")
+        check_width(self.width_start, "width_start", maximum=WIDTH_LIMIT,
+                    limit_name="core.defaults.WIDTH_LIMIT, the largest table")
         check_anneal_range(self.width_start, self.width_end)
         if self.step_jitter is not None:
             _real("step_jitter", self.step_jitter, 0.0, inf, lo_open=False, hi_open=True)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.defaults import R_CORE, WIDTH_MAX
+from ..core.defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
 from ..core.validation import check_finite_nonneg, check_positions, check_width
 
 __all__ = ["LJClusterTarget", "com_free_dim", "project_com_free"]
@@ -125,7 +125,8 @@ class LJClusterTarget:
             raise ValueError(f"kT must be > 0, got {kT}")
         self.kT = kT
         self.r_core = float(check_finite_nonneg(r_core, "r_core"))
-        self.width_max = check_width(width_max, "width_max")
+        self.width_max = check_width(width_max, "width_max", maximum=WIDTH_LIMIT,
+                                     limit_name="core.defaults.WIDTH_LIMIT")
         self.lj = bool(lj)
         self._backend = backend
 
