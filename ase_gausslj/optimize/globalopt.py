@@ -225,6 +225,8 @@ def global_minimize(
     budget, time_limit : float, optional
         An optional cap in seconds per start (on ``clock``); the same option under two
         names (``budget`` is the historical one). A run stopped by it is not repeatable.
+        It is checked between quenches, after the first: an expired cap ends the run
+        normally (``stop_reason='time_limit'``) with at least one quench's result.
     seed : int, optional
         Seed of the random generator; a multistart derives one seed per start from it.
     executor : concurrent.futures.Executor or distributed.Client, optional
@@ -306,8 +308,10 @@ def global_minimize(
     Raises
     ------
     ValueError
-        For a bad option (named), an unwritable ``state_file`` directory (before the run)
-        or a ``resume`` state made with other settings.
+        For a bad option (named), an unwritable ``state_file`` directory (before the run),
+        a ``resume`` state made with other settings, or a damaged state (file or
+        ``resume``; named): every field is checked and the stored energies are recomputed
+        from the stored positions, so a forged or mixed-up state is never returned.
 
     Examples
     --------
