@@ -7,12 +7,14 @@ one reduction where numpy would use several.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
 __all__ = [
     "R_CORE_RANGE",
     "check_finite",
+    "check_directory",
     "check_finite_nonneg",
     "check_positions",
     "check_r_core",
@@ -146,3 +148,16 @@ def check_sequence(values, name: str) -> list:
     if isinstance(values, (str, bytes)) or np.ndim(values) != 1:
         raise ValueError(f"{name} must be a sequence of numbers, got {values!r}")
     return list(values)
+
+
+def check_directory(path, name: str):
+    """``path`` as given, refused when something other than a directory is there.
+
+    A path that does not exist yet is fine (the caller creates it); a file, FIFO or
+    device there would make every use fail quietly, so the error names ``name`` (e.g. the
+    environment variable that set it).
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{name} = {os.fspath(path)!r} is not a directory; point it at a "
+                         "directory (or set it to '' to disable the cache)")
+    return path
