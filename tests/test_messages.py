@@ -128,3 +128,19 @@ def test_nonfinite_exception_charge_is_refused():
     system.getForce(0).addException(0, 1, math.nan, 0.3, 0.0)
     with pytest.raises(ValueError, match="exception charge products"):
         smooth_system(system, 0.01)
+
+
+def test_cache_dir_that_is_a_file_is_an_error_naming_the_variable(tmp_path, monkeypatch):
+    from ase_gausslj.core import cache
+
+    not_a_dir = tmp_path / "cache"
+    not_a_dir.write_text("")
+    monkeypatch.setenv("GAUSSLJ_CACHE_DIR", str(not_a_dir))
+    # before: cache_path() pointed inside the file, the save failed quietly, and every
+    # run rebuilt the table
+    with pytest.raises(ValueError, match="GAUSSLJ_CACHE_DIR.*not a directory"):
+        cache.cache_path("table", {"k": 1})
+    monkeypatch.setenv("GAUSSLJ_CACHE_DIR", str(tmp_path / "new"))  # created on save
+    assert cache.cache_path("table", {"k": 1}).parent == tmp_path / "new"
+    monkeypatch.setenv("GAUSSLJ_CACHE_DIR", "")
+    assert cache.cache_path("table", {"k": 1}) is None
