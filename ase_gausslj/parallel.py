@@ -13,9 +13,11 @@ here (:func:`process_pool`, the CLI's ``--workers``) therefore start their worke
 fork server (or by spawning), never by forking this process. A user's own fork-based
 :class:`~concurrent.futures.ProcessPoolExecutor` that would fork after OpenMP started is
 refused by :func:`map_jobs` with an error that says how to make one that works.
-Switching numba to its fork-safe ``workqueue`` layer instead is not done: that layer
-aborts the process when two threads run parallel kernels at once (a calculator used from
-threads, Dask's threaded workers), and ``tbb`` is an optional package.
+Switching numba to its fork-safe ``workqueue`` layer instead is not done: the layer is
+process-wide (a library would change it under the user's own numba code), it aborts the
+process when two threads run parallel kernels at once ("Concurrent access has been
+detected", possible as soon as a kernel releases the GIL), and ``tbb`` is an optional
+package.
 """
 
 from __future__ import annotations
