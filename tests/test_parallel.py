@@ -129,3 +129,14 @@ def test_cli_smc_with_workers(openmp_started, capsys):
     serial = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x[:1] == "{"]
     assert [x["seed"] for x in pooled] == [0, 1]
     assert [x["min_lj_energy"] for x in pooled] == [x["min_lj_energy"] for x in serial]
+
+
+def test_cli_homotopy_with_workers(openmp_started, capsys):
+    argv = ["homotopy", "7", "--runs", "2", "--max-steps", "50", "--no-progress"]
+    assert main([*argv, "--workers", "2"]) == 0
+    pooled = [x.split("widths")[0] for x in capsys.readouterr().out.splitlines()
+              if x.startswith("seed")]
+    assert main(argv) == 0
+    serial = [x.split("widths")[0] for x in capsys.readouterr().out.splitlines()
+              if x.startswith("seed")]
+    assert len(pooled) == 2 and pooled == serial  # "seed k: E = ..." per run

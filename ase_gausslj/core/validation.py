@@ -13,8 +13,8 @@ import numpy as np
 
 __all__ = [
     "R_CORE_RANGE",
-    "check_finite",
     "check_directory",
+    "check_finite",
     "check_finite_nonneg",
     "check_positions",
     "check_r_core",
