@@ -32,7 +32,6 @@ import argparse  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -45,6 +44,7 @@ PAPER = {  # Table 2 (LJ13) and Table 3 (LJ55): mean +- std of the min LJ energy
          "mixture-linear": (-0.12, 0.005)},
 }
 from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
+from ase_gausslj.parallel import process_pool  # noqa: E402
 from ase_gausslj.sampling.results import load_matching  # noqa: E402
 
 
@@ -183,7 +183,7 @@ def main(argv=None) -> int:
                 bar.set_postfix_str(f"{task['name']}: {row['min_lj_energy']:.2f}")
                 bar.update()
         else:
-            with ProcessPoolExecutor(args.workers) as ex:
+            with process_pool(args.workers) as ex:  # fork-safe after numba's OpenMP
                 pending = {}
                 it = iter(tasks)
                 while True:

@@ -110,7 +110,15 @@ def per_particle(values, n: int | None, name: str, conv, *, other: str = "") -> 
 
 def charges_array(values, name: str = "charges", target_unit=unit.elementary_charge):
     """Charges (e; or charge products, e^2) as a finite float64 1-D array (signs allowed)."""
-    arr = check_finite(_strip(values, target_unit, name), name)
+    try:
+        arr = check_finite(_strip(values, target_unit, name), name)
+    except ValueError:
+        raw = np.asarray(_strip(values, target_unit, name))
+        if raw.ndim == 1 and raw.dtype.kind == "f":  # say which entry, as for sigma
+            bad = int(np.flatnonzero(~np.isfinite(raw))[0])
+            raise ValueError(
+                f"{name} must be finite, got {float(raw[bad])!r} at index {bad}") from None
+        raise
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
     return arr

@@ -24,6 +24,8 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
+from .inputs import charges_array
+
 __all__ = ["PairLJ", "BondLJ", "read_lj_forms", "NB_METHODS"]
 
 _NB = mm.NonbondedForce
@@ -125,6 +127,10 @@ def nonbonded_pair_lj(k: int, nb: mm.NonbondedForce) -> tuple[PairLJ, BondLJ, np
         i, j, qq, s, e = nb.getExceptionParameters(m)
         exc.append((i, j, qq.value_in_unit(_E2), s.value_in_unit(unit.nanometer),
                     e.value_in_unit(unit.kilojoule_per_mole)))
+    # refused here like a NaN sigma (forces.py): OpenMM would return NaN energies
+    charges_array(q, f"charges of {_describe(k, nb)}")
+    charges_array(np.array([x[2] for x in exc]),
+                  f"exception charge products of {_describe(k, nb)}")
     method = NB_METHODS[nb.getNonbondedMethod()]
     cutoff = nb.getCutoffDistance().value_in_unit(unit.nanometer)
     switch = (nb.getSwitchingDistance().value_in_unit(unit.nanometer)

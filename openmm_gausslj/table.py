@@ -40,7 +40,7 @@ from ase_gausslj.core.cache import cached_arrays
 from ase_gausslj.core.closed_forms import heat_coefficients
 from ase_gausslj.core.defaults import R_CORE, WIDTH_MAX
 from ase_gausslj.core.potential import smoothed_lj
-from ase_gausslj.core.validation import check_width
+from ase_gausslj.core.validation import check_r_core, check_width
 
 __all__ = [
     "TABLE_NAME",
@@ -100,8 +100,7 @@ class TableGrid:
                 raise ValueError(f"{name} must be a positive finite number, got {c!r}")
         if check_width(width_max, "width_max") <= 0:
             raise ValueError(f"width_max must be a positive finite number, got {width_max!r}")
-        if not (np.isfinite(r_core) and r_core > 0):
-            raise ValueError(f"r_core must be a positive finite number, got {r_core!r}")
+        r_core = check_r_core(r_core)
         if int(ghost) < 0:
             raise ValueError(f"ghost must be >= 0, got {ghost}")
         self.nz = int(nz)

@@ -17,6 +17,7 @@ depends on them: per-element values, the width relative to ``sigma``).
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -25,18 +26,15 @@ from ase.data import atomic_numbers, chemical_symbols
 from ase.stress import full_3x3_to_voigt_6_stress
 
 from ..core.defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
-from ..core.validation import check_finite, check_finite_nonneg, check_width
+from ..core.validation import (
+    check_finite,
+    check_finite_nonneg,
+    check_r_core,
+    check_width,
+    positive,
+)
 
 __all__ = ["GaussianLJ"]
-
-
-def _positive(value, name: str, *, strict: bool = True) -> float:
-    """A finite scalar > 0 (``strict``) or >= 0."""
-    arr = check_finite_nonneg(value, name)
-    if arr.ndim != 0 or (strict and arr == 0.0):
-        raise ValueError(f"{name} must be a finite scalar {'> 0' if strict else '>= 0'}, "
-                         f"got {value!r}")
-    return float(arr)
 
 
 def _species_value(value, name: str, strict: bool):
@@ -47,7 +45,7 @@ def _species_value(value, name: str, strict: bool):
             if isinstance(key, str) and key not in atomic_numbers:
                 raise ValueError(f"{name}: unknown chemical symbol {key!r}")
             z = atomic_numbers[key] if isinstance(key, str) else int(key)
-            out[z] = _positive(v, f"{name}[{key!r}]", strict=strict)
+            out[z] = positive(v, f"{name}[{key!r}]", strict=strict)
         return out
     arr = check_finite_nonneg(value, name)
     if arr.ndim > 1:
@@ -94,11 +92,11 @@ _CHECKS = {
     "epsilon": lambda v, n: _species_value(v, n, strict=False),
     "sigma": lambda v, n: _species_value(v, n, strict=True),
     "width": lambda v, n: check_width(v, n),
-    "rc": _optional(_positive),
-    "ro": _optional(lambda v, n: _positive(v, n, strict=False)),
+    "rc": _optional(positive),
+    "ro": _optional(lambda v, n: positive(v, n, strict=False)),
     "smooth": _boolean,
-    "r_core": _positive,
-    "width_max": lambda v, n: check_width(_positive(v, n), n, maximum=WIDTH_LIMIT,
+    "r_core": check_r_core,
+    "width_max": lambda v, n: check_width(positive(v, n), n, maximum=WIDTH_LIMIT,
                                           limit_name="core.defaults.WIDTH_LIMIT"),
 }
 
@@ -197,7 +195,25 @@ class GaussianLJ(Calculator):
     def __init__(self, **kwargs):
         self._driver = None
         self._driver_key = None
+        # ASE keeps the last atoms and results on the calculator: without a lock, a thread
+        # can read the results another thread's calculation just stored (or its atoms)
+        self._lock = threading.RLock()
         super().__init__(**kwargs)  # calls self.set(**parameters)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock does not pickle; every copy gets its own
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def get_property(self, name, atoms=None, allow_calculation=True):
+        """ASE's ``get_property``, one thread at a time (the calculator is thread-safe:
+        the state check, the calculation and the read of ``results`` are one step)."""
+        with self._lock:
+            return super().get_property(name, atoms, allow_calculation)
 
     # -- convenience -------------------------------------------------------------------
     @property
@@ -230,11 +246,12 @@ class GaussianLJ(Calculator):
                 raise TypeError(f"GaussianLJ got an unknown parameter {name!r}{hint} "
                                 f"(valid: {', '.join(_CHECKS)})")
         checked = {name: _CHECKS[name](value, name) for name, value in kwargs.items()}
-        rc = checked.get("rc", self.parameters.get("rc"))
-        ro = checked.get("ro", self.parameters.get("ro"))
-        if rc is not None and ro is not None and not ro < rc:
-            raise ValueError(f"ro must be < rc, got ro={ro!r}, rc={rc!r}")
-        return super().set(**checked)
+        with self._lock:  # not while another thread calculates with the old parameters
+            rc = checked.get("rc", self.parameters.get("rc"))
+            ro = checked.get("ro", self.parameters.get("ro"))
+            if rc is not None and ro is not None and not ro < rc:
+                raise ValueError(f"ro must be < rc, got ro={ro!r}, rc={rc!r}")
+            return super().set(**checked)
 
     # -- internals ---------------------------------------------------------------------
     def _get_driver(self, numbers: np.ndarray):
@@ -266,6 +283,10 @@ class GaussianLJ(Calculator):
 
     def calculate(self, atoms=None, properties=None, system_changes=all_changes):
         """Compute the requested properties (see :class:`GaussianLJ`)."""
+        with self._lock:
+            self._calculate(atoms, properties, system_changes)
+
+    def _calculate(self, atoms, properties, system_changes) -> None:
         if properties is None:
             properties = self.implemented_properties
         super().calculate(atoms, properties, system_changes)

@@ -66,6 +66,9 @@ def _check_langevin_args(timestep, kwargs: dict) -> None:
         _check_scalar(kwargs.get(name), name, strict=False)
 
 
+_GLOBAL_RNG = "numpy.random"  # stands for the module in a pickled AnnealedLangevin
+
+
 class AnnealedLangevin(Langevin):
     """Langevin dynamics whose Gaussian width follows a schedule.
 
@@ -116,6 +119,19 @@ class AnnealedLangevin(Langevin):
         kwargs.setdefault("fixcm", False)  # True is deprecated and warns (ASE >= 3.28)
         super().__init__(atoms, timestep, **kwargs)
         self.calc.set(width=self.current_width)
+
+    def __getstate__(self) -> dict:
+        # ASE's default rng is the numpy.random module, which does not pickle: the copy
+        # draws from numpy's global generator of its own process, as the original does
+        state = self.__dict__.copy()
+        if state.get("rng") is np.random:
+            state["rng"] = _GLOBAL_RNG
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state.get("rng"), str) and state["rng"] == _GLOBAL_RNG:
+            state["rng"] = np.random
+        self.__dict__.update(state)
 
     @property
     def current_width(self) -> float:

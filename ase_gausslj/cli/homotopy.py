@@ -59,9 +59,9 @@ def _run(args):
         kwargs["widths"] = [0.0]
     seeds = list(range(args.seed, args.seed + args.runs))
     if args.workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from ..parallel import process_pool  # fork-safe after numba's OpenMP
 
-        with ProcessPoolExecutor(args.workers) as ex:
+        with process_pool(args.workers) as ex:
             return multistart(args.n_atoms, seeds=seeds, executor=ex, **kwargs)
     return multistart(args.n_atoms, seeds=seeds, **kwargs)
 

@@ -91,9 +91,9 @@ def _run(args):
         progress=progress_enabled(args) and args.n_starts == 1,
     )
     if args.workers > 1 and args.n_starts > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from ..parallel import process_pool  # fork-safe after numba's OpenMP
 
-        with ProcessPoolExecutor(args.workers) as ex:
+        with process_pool(args.workers) as ex:
             return global_minimize(args.n_atoms, executor=ex, **kwargs)
     return global_minimize(args.n_atoms, **kwargs)
 

@@ -100,9 +100,9 @@ def _run(args: argparse.Namespace) -> int:
     results = []
     with interruptible() as stopped:
         if args.workers > 1:
-            from concurrent.futures import ProcessPoolExecutor
+            from ..parallel import process_pool  # fork-safe after numba's OpenMP
 
-            with ProcessPoolExecutor(args.workers) as ex:
+            with process_pool(args.workers) as ex:
                 results = run_smc_repeats(args.n_atoms, seeds, executor=ex, options=options,
                                           progress=progress)
         else:

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .validation import check_directory
+
 __all__ = ["cache_dir", "cache_path", "load_arrays", "save_arrays", "cached_arrays",
            "DamagedCacheEntry"]
 
@@ -49,7 +51,8 @@ def cache_dir() -> Path | None:
     d = os.environ.get("GAUSSLJ_CACHE_DIR")
     if d is None:
         return Path.home() / ".cache" / "gausslj"
-    return Path(d) if d else None
+    # a file there would disable the cache silently (every run rebuilds the table)
+    return check_directory(Path(d), "GAUSSLJ_CACHE_DIR") if d else None
 
 
 def _digest(key: Mapping) -> str:

@@ -97,10 +97,24 @@ class SmoothedLJ:
         self.sig_ij = (0.5 * (si + sj)).ravel()
         self.r_core = float(r_core)
         self.table = get_table(r_core=self.r_core, width_max=width_max)
-        self._nl_key = None
         self._nl = None
+        self._init_caches()
+
+    def _init_caches(self) -> None:
         # the paper's homotopy visits 73 widths: keep them all
         self._slices = lru_cache(maxsize=256)(self._make_slices)
+
+    def __getstate__(self) -> dict:
+        # an lru_cache of a bound method does not pickle (process pools, Dask, ASE's
+        # Atoms with a calculator): drop the caches, the copy rebuilds them on demand
+        state = self.__dict__.copy()
+        del state["_slices"]
+        state["_nl"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._init_caches()
 
     # -- parameters per width ---------------------------------------------------------
     def _types_for(self, n: int) -> np.ndarray:
@@ -163,7 +177,7 @@ class SmoothedLJ:
 
     def pair(self, r, width: float, t: int = 0, _args=None):
         """Pair energy and dV/dr of pair type ``t`` at distances ``r`` (no cutoff)."""
-        r = np.ascontiguousarray(check_finite(r, "r"), dtype=np.float64).ravel()
+        r = np.ascontiguousarray(check_finite_nonneg(r, "r"), dtype=np.float64).ravel()
         args = _args if _args is not None else self.kernel_args(width)
         return kernels.pair_values(r, int(t), *args)
 
@@ -262,13 +276,14 @@ class SmoothedLJ:
             skin = 0.3 * float(self.species_sig.max())
         cell_arr = np.zeros((3, 3)) if cell is None else cell
         key = (len(pos), cutoff, skin, cell_arr.tobytes(), periodic.tobytes())
-        if self._nl is not None and self._nl_key == key:
-            moved = np.max(np.sum((pos - self._nl[3]) ** 2, axis=1)) if len(pos) else 0.0
+        # one attribute read once: a thread sharing this driver sees a consistent list
+        nl = self._nl
+        if nl is not None and nl[0] == key:
+            moved = np.max(np.sum((pos - nl[4]) ** 2, axis=1)) if len(pos) else 0.0
             if moved < (0.5 * skin) ** 2:
-                return self._nl[:3]
+                return nl[1:4]
         pi, pj, sh = neighbor_pairs(pos, cutoff + skin, cell_arr, periodic)
-        self._nl = (pi, pj, sh, pos.copy())
-        self._nl_key = key
+        self._nl = (key, pi, pj, sh, pos.copy())
         return pi, pj, sh
 
     def batch_energy_forces(self, positions, width: float):

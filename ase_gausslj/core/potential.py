@@ -48,7 +48,7 @@ from .closed_forms import (
     lj_affine_coefficients,
 )
 from .defaults import R_CORE
-from .validation import check_finite_nonneg
+from .validation import check_finite_nonneg, check_r_core
 
 __all__ = [
     "R_CORE",
@@ -250,15 +250,8 @@ def _broadcast(r, width):
     return rb, wb
 
 
-def _check_core(r_core):
-    r_core = float(r_core)
-    if not (math.isfinite(r_core) and r_core > 0.0):
-        raise ValueError(f"r_core must be a positive finite number, got {r_core!r}")
-    return r_core
-
-
 def _evaluate(r, width, r_core):
-    r_core = _check_core(r_core)
+    r_core = check_r_core(r_core)
     rb, wb = _broadcast(r, width)
     a, b = lj_affine_coefficients(r_core)
     # copies, not views: a broadcast view (e.g. a scalar width against an empty r) is
@@ -299,7 +292,8 @@ def smoothed_lj(r, width, r_core: float = R_CORE):
         sigma; broadcasts against ``r``. ``width = 0`` is the regularized LJ exactly;
         there is no lower limit (tiny and subnormal widths use the small-width expansion).
     r_core : float
-        Core radius below which LJ is continued affinely (default ``R_CORE`` = 0.8).
+        Core radius below which LJ is continued affinely (default ``R_CORE`` = 0.8),
+        within :data:`~ase_gausslj.core.validation.R_CORE_RANGE` (that of the tables).
 
     Returns
     -------

@@ -59,7 +59,7 @@ from .closed_forms import (
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
 from .kernels import pair_values
 from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
-from .validation import check_finite_nonneg, check_width
+from .validation import check_finite_nonneg, check_r_core, check_width
 
 __all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
 
@@ -164,9 +164,7 @@ class SmoothedLJTable:
                                 limit_name="core.defaults.WIDTH_LIMIT")
         if width_max <= 0:
             raise ValueError(f"width_max must be > 0, got {width_max}")
-        r_core = float(r_core)
-        if not (0.3 <= r_core <= 1.0):
-            raise ValueError(f"r_core must be in [0.3, 1.0] (units of sigma), got {r_core}")
+        r_core = check_r_core(r_core)
         self.width_max = width_max
         self.r_core = r_core
         self.a, self.b = lj_affine_coefficients(r_core)
@@ -266,6 +264,18 @@ class SmoothedLJTable:
         self._dv_ext = np.concatenate([dv[:0:-1], dv])
         self.order = 8
         self._slice_cache = functools.lru_cache(maxsize=256)(self._make_slice)
+
+    def __getstate__(self) -> dict:
+        # the lru_cache of a bound method does not pickle, and the mirrored arrays are
+        # derived: ship the nodal values, rebuild the rest on arrival
+        state = self.__dict__.copy()
+        for name in ("_slice_cache", "_w_ext", "_v_ext", "_dv_ext"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._finish(self.values, self.derivs)
 
     def _scalars(self, s: float) -> np.ndarray:
         fade = math.exp(-((s / _KINK_FADE) ** 2))

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..core.defaults import R_CORE
-from ..core.validation import check_positions, check_width
+from ..core.validation import check_positions, check_sequence, check_width, count, positive
 from ..io import check_writable
 from ..parallel import map_jobs
 from ..schedules import check_non_increasing
@@ -93,30 +93,14 @@ def _default_objective(r_core: float = R_CORE) -> Objective:
     return SmoothedLJ(r_core=r_core).energy_gradient
 
 
-def _positive(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return v
-
-
-def _count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _stop_rule(max_minimizations, budget, time_limit, target_energy, target_tol) -> StopRule:
     if budget is not None and time_limit is not None:
         raise ValueError("budget and time_limit are the same option (seconds); give one")
     limit = time_limit if budget is None else budget
     name = "time_limit" if budget is None else "budget"
-    limit = None if limit is None else _positive(limit, name)
+    limit = None if limit is None else positive(limit, name)
     if max_minimizations is not None:
-        max_minimizations = _count(max_minimizations, "max_minimizations", 1)
+        max_minimizations = count(max_minimizations, "max_minimizations", 1)
     elif limit is None:
         max_minimizations = DEFAULT_QUENCHES
     if target_energy is not None and not math.isfinite(float(target_energy)):
@@ -131,30 +115,29 @@ def _settings(method, n_atoms, temperature, step, widths, patience, gtol, width_
               minimizer, objective, p_smooth, polish_gtol) -> BHSettings:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not (temperature >= 0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be finite and >= 0, got {temperature!r}")
-    widths = tuple(check_width(w, "widths") for w in widths)
+    temperature = positive(temperature, "temperature", strict=False)
+    widths = tuple(check_width(w, "widths") for w in check_sequence(widths, "widths"))
     if any(w == 0 for w in widths):
         raise ValueError(f"widths must be positive, got {widths!r}")
     if method == "smoothed-bh" and not widths:
         raise ValueError("widths must not be empty for method='smoothed-bh'")
     check_non_increasing(widths, "widths")  # a ladder anneals: coarse to fine
-    patience = max(100, 5 * n_atoms) if patience is None else _count(patience, "patience", 0)
+    patience = max(100, 5 * n_atoms) if patience is None else count(patience, "patience", 0)
     if isinstance(p_smooth, (bool, str)) or not 0.0 <= float(p_smooth) <= 1.0:
         raise ValueError(f"p_smooth must be a number in [0, 1], got {p_smooth!r}")
-    gtol = _positive(gtol, "gtol")
+    gtol = positive(gtol, "gtol")
     if polish_gtol is None:  # a loose search polishes its new bests to scipy's default
         polish_gtol = 1e-5 if gtol > 1e-5 else 0.0
     elif polish_gtol != 0:
-        polish_gtol = _positive(polish_gtol, "polish_gtol")
+        polish_gtol = positive(polish_gtol, "polish_gtol")
     return BHSettings(
         method=method, n_atoms=n_atoms, temperature=float(temperature),
-        step=_positive(step, "step"), widths=widths, patience=patience,
-        gtol=gtol, width_gtol=_positive(width_gtol, "width_gtol"),
-        maxiter=_count(maxiter, "maxiter", 1),
-        radius=container_radius(n_atoms) if radius is None else _positive(radius, "radius"),
-        length_scale=_positive(length_scale, "length_scale"),
-        energy_scale=_positive(energy_scale, "energy_scale"),
+        step=positive(step, "step"), widths=widths, patience=patience,
+        gtol=gtol, width_gtol=positive(width_gtol, "width_gtol"),
+        maxiter=count(maxiter, "maxiter", 1),
+        radius=container_radius(n_atoms) if radius is None else positive(radius, "radius"),
+        length_scale=positive(length_scale, "length_scale"),
+        energy_scale=positive(energy_scale, "energy_scale"),
         homotopy_kwargs=dict(homotopy_kwargs or {}),
         minimizer=resolve_minimizer(minimizer, objective),
         p_smooth=float(p_smooth), polish_gtol=float(polish_gtol),
@@ -334,10 +317,10 @@ def global_minimize(
     stop = _stop_rule(max_minimizations, budget, time_limit, target_energy, target_tol)
     if clock not in ("wall", "process"):
         raise ValueError(f"clock must be 'wall' or 'process', got {clock!r}")
-    n_starts = 1 if n_starts is None else _count(n_starts, "n_starts", 1)
+    n_starts = 1 if n_starts is None else count(n_starts, "n_starts", 1)
     state_file = None if state_file is None else os.fspath(check_writable(state_file,
                                                                           "state_file"))
-    checkpoint_every = _positive(checkpoint_every, "checkpoint_every")
+    checkpoint_every = positive(checkpoint_every, "checkpoint_every")
     if n_starts == 1:
         res = run_single(settings, objective, seed, start, stop, state_file, resume,
                          checkpoint_every, clock, progress)

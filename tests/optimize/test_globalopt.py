@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -23,6 +23,7 @@ from ase_gausslj.optimize.globalopt import (
     random_cluster,
     random_displacement,
 )
+from ase_gausslj.parallel import process_pool
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -212,7 +213,7 @@ def test_multistart_with_executor():
 
 def test_multistart_with_process_pool():
     kw = dict(method="bh", budget=30, max_minimizations=3, seed=4, objective=lj_numpy)
-    with ProcessPoolExecutor(2) as ex:
+    with process_pool(2) as ex:  # a fork pool is refused once OpenMP ran
         res = global_minimize(7, executor=ex, n_starts=2, **kw)
     assert len(res.runs) == 2 and np.isfinite(res.energy)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -17,6 +17,7 @@ from ase_gausslj.cli.homotopy import add_cli
 from ase_gausslj.optimize.homotopy import PAPER, homotopy_minimize
 from ase_gausslj.optimize.local import adam as _adam
 from ase_gausslj.optimize.multistart import multistart
+from ase_gausslj.parallel import process_pool
 from ase_gausslj.schedules import ExplicitSchedule, PlateauSchedule
 
 LJ7 = -16.505384  # Cambridge Cluster Database
@@ -119,7 +120,7 @@ def test_multistart_serial_and_process_pool():
     kw = dict(widths=[0.2], seeds=[0, 1, 2])
     serial = multistart(7, **kw)
     assert list(serial.energies) == sorted(serial.energies)
-    with ProcessPoolExecutor(2) as ex:
+    with process_pool(2) as ex:  # a fork pool is refused once OpenMP ran
         pooled = multistart(7, executor=ex, **kw)
     by_seed = {r.seed: r.energy for r in serial.results}
     for r in pooled.results:
