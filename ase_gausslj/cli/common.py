@@ -6,18 +6,27 @@
 * a bad value is an ``argparse`` usage error (exit 2), never a traceback: option types
   below reject it at parse time and :func:`run_command` turns a ``ValueError`` or
   ``TypeError`` raised by the library into the same usage line;
-* Ctrl-C ends a long run early; the command writes what it has and exits 130.
+* Ctrl-C (SIGINT) or SIGTERM (what batch schedulers send) ends a long run early; the
+  command writes what it has and exits 130 after SIGINT, 143 after SIGTERM
+  (``128 + signal``, the shell's convention); a second SIGTERM ends it at once;
+* every output path is checked before the run (:func:`check_outputs`): it must be a new
+  or regular file (a symlink is written through), in a writable directory, and no two
+  outputs of one command may be the same file.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 __all__ = [
     "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
+    "check_outputs",
     "positive_int",
     "nonneg_int",
     "positive_float",
@@ -29,7 +38,8 @@ __all__ = [
     "run_command",
 ]
 
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: stopped by Ctrl-C, partial results written
+EXIT_TERMINATED = 143  # 128 + SIGTERM: stopped by a scheduler, partial results written
 
 
 def _typed(conv: Callable, test: Callable, what: str) -> Callable[[str], object]:
@@ -68,11 +78,46 @@ def progress_enabled(args: argparse.Namespace) -> bool:
     return sys.stderr.isatty() if flag is None else bool(flag)
 
 
+def check_outputs(paths: Iterable[tuple[str | os.PathLike | None, str]]) -> None:
+    """Refuse, before any work, outputs that cannot be written or would overwrite each other.
+
+    ``paths`` holds ``(path, option name)`` pairs (None paths are skipped): each must pass
+    :func:`ase_gausslj.io.check_writable`, and no two may name the same file (after
+    following symlinks), since the second would silently replace the first.
+    """
+    from ..io import check_writable, output_target
+
+    seen: dict[str, str] = {}
+    for path, name in paths:
+        if path is None:
+            continue
+        check_writable(path, name)
+        key = os.fspath(output_target(path, name))
+        if key in seen:
+            raise ValueError(f"{name}: {os.fspath(path)!r} is also the file of {seen[key]}; "
+                             "give each output its own path")
+        seen[key] = name
+
+
 def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """Run ``args.func(args)``; library argument errors become a usage line (exit 2)."""
-    try:
-        result = args.func(args)
-    except (ValueError, TypeError) as exc:
-        sub = getattr(args, "_subparser", None) or parser
-        sub.error(str(exc))  # exits 2 with the usage line
-    return int(result) if isinstance(result, int) else 0
+    """Run ``args.func(args)``; library argument errors become a usage line (exit 2).
+
+    SIGTERM interrupts the run like Ctrl-C (the subcommand writes what it has); the exit
+    status is then 143 instead of 130.
+    """
+    from ..io import signals_as_interrupt
+
+    with signals_as_interrupt() as sig:
+        try:
+            result = args.func(args)
+        except (ValueError, TypeError) as exc:
+            sub = getattr(args, "_subparser", None) or parser
+            sub.error(str(exc))  # exits 2 with the usage line
+        except KeyboardInterrupt:  # before the run's loop began, or while writing
+            print(f"gausslj {args.command}: interrupted before any result was complete; "
+                  "files written so far are kept", file=sys.stderr)
+            result = EXIT_INTERRUPTED
+    result = int(result) if isinstance(result, int) else 0
+    if result == EXIT_INTERRUPTED and sig.signum == signal.SIGTERM:
+        return EXIT_TERMINATED
+    return result

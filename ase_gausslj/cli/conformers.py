@@ -1,9 +1,11 @@
 """``gausslj conformers``: distinct low-energy conformers of a molecule from a PDB (OpenMM).
 
 Writes ``--output`` (JSON: every conformer's energy, when it was found, the best-energy
-trace), one PDB per conformer kept (``--pdb-prefix``, default the output's stem) and a plot
-of the best energy vs CPU time (``--plot``, needs matplotlib). Ctrl-C writes what was
-found and exits 130.
+trace), one PDB per conformer kept (``--pdb-prefix``: ``<prefix>_01.pdb`` ...; default the
+output path without a trailing ``.json``, nothing else cut) and a plot of the best energy vs
+CPU time (``--plot``, needs matplotlib). Every output is checked before the search and
+written atomically. Ctrl-C (SIGTERM) writes what was found and exits 130 (143). Needs the
+``molecules`` extra (mdtraj); without it the command says so and exits 2.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..io import check_writable, write_json
+from ..io import write_bytes, write_json, write_text
 from .common import (
     EXIT_INTERRUPTED,
     add_output_options,
+    check_outputs,
     nonneg_float,
     positive_float,
     positive_int,
@@ -69,7 +72,13 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
 def _system(args):
     import openmm.app as app
 
-    pdb = app.PDBFile(args.pdb)
+    try:
+        pdb = app.PDBFile(args.pdb)
+    except Exception as exc:  # noqa: BLE001 (OpenMM's reader fails with Index/Key/ValueError)
+        raise ValueError(f"pdb: {args.pdb!r} is not a readable PDB file "
+                         f"({type(exc).__name__}: {exc})") from None
+    if pdb.topology.getNumAtoms() == 0:
+        raise ValueError(f"pdb: {args.pdb!r} holds no atoms (not a PDB file?)")
     ff = app.ForceField(*(args.forcefield or ["amber14-all.xml"]))
     top, pos = pdb.topology, pdb.positions
     if args.add_hydrogens:
@@ -84,18 +93,26 @@ def _system(args):
     return system, top, pos
 
 
+def _pdb_paths(args) -> list[str]:
+    """The PDB files the run may write: ``<stem>_01.pdb`` .. ``<stem>_<keep>.pdb``."""
+    stem = args.pdb_prefix
+    if stem is None and args.output:
+        stem = args.output[:-5] if args.output.endswith(".json") else args.output
+    return [f"{stem}_{k:02d}.pdb" for k in range(1, args.keep + 1)] if stem else []
+
+
 def _write_outputs(args, result, top) -> None:
+    import io
+
     import openmm.app as app
     import openmm.unit as unit
 
-    stem = args.pdb_prefix or (str(Path(args.output).with_suffix("")) if args.output else None)
     paths = []
-    if stem:
-        for k, c in enumerate(result.conformers[:args.keep], start=1):
-            path = f"{stem}_{k:02d}.pdb"
-            with open(path, "w") as fh:
-                app.PDBFile.writeFile(top, c.positions * unit.nanometer, fh)
-            paths.append(path)
+    for path, c in zip(_pdb_paths(args), result.conformers, strict=False):
+        text = io.StringIO()
+        app.PDBFile.writeFile(top, c.positions * unit.nanometer, text)
+        write_text(path, text.getvalue())
+        paths.append(path)
     if args.output:
         data = result.to_dict()
         data["pdb_files"] = paths
@@ -117,15 +134,30 @@ def _write_outputs(args, result, top) -> None:
         ax.set_ylabel("best energy (kJ/mol)")
         ax.set_title(f"{Path(args.pdb).name}: {result.method}")
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=120)
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=120, format=Path(args.plot).suffix.lstrip(".") or "png")
+        plt.close(fig)
+        write_bytes(args.plot, buf.getvalue())
+
+
+def _needs_molecules_extra() -> bool:
+    """Print the install line and return True when the ``molecules`` extra is missing."""
+    try:
+        import mdtraj  # noqa: F401  (the RMSD of minima)
+    except ImportError:
+        print('gausslj conformers: error: needs the molecules extra (mdtraj): '
+              'pip install "gausslj[molecules]"', file=sys.stderr)
+        return True
+    return False
 
 
 def _cli_main(args) -> int:
+    if _needs_molecules_extra():
+        return 2
     from openmm_gausslj.conformers import search_conformers
 
-    check_writable(args.output, "--output")
-    check_writable(args.plot, "--plot")
-    check_writable(args.pdb_prefix, "--pdb-prefix")
+    check_outputs([(args.output, "--output"), (args.plot, "--plot"),
+                   *((p, "--pdb-prefix") for p in _pdb_paths(args))])
     if not Path(args.pdb).is_file():
         raise ValueError(f"pdb: no such file {args.pdb!r}")
     system, top, pos = _system(args)

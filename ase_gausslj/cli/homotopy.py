@@ -1,6 +1,6 @@
 """``gausslj homotopy``: Gaussian homotopy minimization of an LJ cluster (reduced units).
 
-Ctrl-C writes ``--output`` with the runs done so far and exits 130.
+Ctrl-C (SIGTERM) writes ``--output`` with the runs done so far and exits 130 (143).
 """
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..io import check_writable, interruptible, write_json
+from ..io import interruptible, write_json
 from .common import (
     EXIT_INTERRUPTED,
     add_output_options,
     atom_count,
+    check_outputs,
     positive_int,
     progress_enabled,
 )
@@ -70,7 +71,7 @@ def _cli_main(args) -> int:
     import numpy as np
 
     try:
-        check_writable(args.output, "--output")
+        check_outputs([(args.output, "--output")])
         ms = None
         with interruptible() as interrupted:
             ms = _run(args)

@@ -2,7 +2,8 @@
 
 The budget is a number of quenches (``--quenches``, alias ``--budget``), so a seeded run
 prints the same result every time; ``--time-limit`` is an optional cap in seconds.
-Ctrl-C writes ``--output``/``--xyz`` with the best found so far and exits 130.
+Ctrl-C (SIGTERM) writes ``--output``/``--xyz`` with the best found so far and exits 130
+(143); ``--state`` is checkpointed during the run, and a rerun with it resumes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import argparse
 import json
 import sys
 
-from ..io import check_writable, interruptible, write_json, write_text
+from ..io import interruptible, write_json, write_text
 from .common import (
     EXIT_INTERRUPTED,
     add_output_options,
     atom_count,
+    check_outputs,
     nonneg_float,
     positive_float,
     positive_int,
@@ -102,8 +104,8 @@ def _cli_optimize(args) -> int:
     from ..optimize.clusters import LJ_GLOBAL_MINIMA
 
     try:
-        for path, name in ((args.output, "--output"), (args.xyz, "--xyz")):
-            check_writable(path, name)
+        check_outputs(((args.output, "--output"), (args.xyz, "--xyz"),
+                       (args.state, "--state")))
         res = None
         with interruptible() as interrupted:
             res = _run(args)

@@ -2,9 +2,11 @@
 
 Conventions of :mod:`ase_gausslj.cli.common`: typed options (a bad value is a usage
 error, exit 2), ``--output PREFIX`` (one ``PREFIX_seed<s>.json`` + ``.npz`` per run,
-written atomically), ``--progress/--no-progress``, and Ctrl-C writes the runs done so far
-(the interrupted one flagged ``"interrupted": true``) and exits 130 (with ``--workers > 1``
-the runs still in the pool are lost: only a serial run keeps its partial state).
+written atomically; the prefix is extended, never cut at a dot: ``run.v1`` gives
+``run.v1_seed0.json``; a trailing ``.json``/``.npz`` is dropped), ``--progress/--no-progress``,
+and Ctrl-C or SIGTERM writes the runs done so far (the interrupted one flagged
+``"interrupted": true``) and exits 130 or 143 (with ``--workers > 1`` the runs still in
+the pool are lost: only a serial run keeps its partial state).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import argparse
 import json
 import sys
 
-from ..io import check_writable, interruptible
+from ..io import interruptible
 from . import SUBCOMMANDS  # the one-line help `gausslj --help` shows without importing us
 from .common import (
     EXIT_INTERRUPTED,
     add_output_options,
     atom_count,
+    check_outputs,
     nonneg_float,
     nonneg_int,
     positive_float,
@@ -73,6 +76,20 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+_EXTS = (".json", ".npz")  # the files of one run (SMCResult.save)
+
+
+def _run_prefixes(output: str | None, seeds: list[int]) -> dict[int, str]:
+    """seed -> the prefix of its files: ``--output`` + ``_seed<s>`` (nothing cut at dots)."""
+    if output is None:
+        return {}
+    for ext in _EXTS:
+        if output.endswith(ext) and len(output) > len(ext):
+            output = output[: -len(ext)]
+            break
+    return {s: f"{output}_seed{s}" for s in seeds}
+
+
 def _main(args: argparse.Namespace) -> int:
     # the library's ValueError/TypeError become a usage line in common.run_command
     try:
@@ -93,9 +110,9 @@ def _run(args: argparse.Namespace) -> int:
         width_end=args.width_end, n_burnin=args.burnin, adapt_step=adapt,
         final_moves=args.final_moves,
     )
-    if args.output:
-        check_writable(f"{args.output}_seed{args.seed}.json", "--output")
     seeds = list(range(args.seed, args.seed + args.runs))
+    prefixes = _run_prefixes(args.output, seeds)
+    check_outputs((f"{prefixes[s]}{ext}", "--output") for s in prefixes for ext in _EXTS)
     progress = progress_enabled(args) and args.workers <= 1
     results = []
     with interruptible() as stopped:
@@ -114,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         mins.append(s["min_lj_energy"])
         print(json.dumps({"seed": seed, **s}))
         if args.output:
-            res.save(f"{args.output}_seed{seed}")
+            res.save(prefixes[seed])
     if len(mins) > 1:
         import numpy as np
 

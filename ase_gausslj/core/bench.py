@@ -156,10 +156,20 @@ def _parse(argv):
     ap.add_argument("--no-ase-2000", action="store_true", help="skip ASE at N=2000 (slow)")
     ap.add_argument("--skip-anchors", action="store_true", help="no ASE / OpenMM timings")
     ap.add_argument("--no-liquid", action="store_true", help="skip the periodic liquid")
-    ap.add_argument("--out", "--output", dest="out", default="results/benchmark_kernels.json")
+    # scratch by default: the tracked results/ is written only when named explicitly
+    ap.add_argument("--out", "--output", dest="out",
+                    default="gausslj-results/benchmark_kernels.json",
+                    help="JSON output (default %(default)s)")
     args = ap.parse_args(argv)
     if not (args.width >= 0.0) or any(n < 2 for n in args.sizes):
         ap.error("--width must be >= 0 and --sizes >= 2")
+    from ..io import check_writable  # deferred: the core does not need the I/O layer
+
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    try:  # a directory or FIFO at --out: refuse now, not after the benchmark
+        check_writable(args.out, "--out")
+    except ValueError as exc:
+        ap.error(str(exc))
     return args
 
 
@@ -201,7 +211,6 @@ def main(argv=None) -> int:
     from ..io import write_json  # deferred: the core does not need the I/O layer
 
     args = _parse(argv)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     w = args.width
     t0 = time.perf_counter()
     get_table()

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..io import write_json, write_npz
+from ..sampling.pairfiles import load_pair, save_pair
 from ..sampling.reference import energy_w1
 
 __all__ = ["AFTResult"]
@@ -88,23 +87,19 @@ class AFTResult:
     _ARRAYS = ("positions", "lj_energies", "energies", "log_weights")
 
     def save(self, prefix) -> tuple[Path, Path]:
-        """Write ``prefix.json`` (config, summary, stages) and ``prefix.npz`` (arrays)."""
-        prefix = Path(prefix)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        # atomic, like SMCResult: the JSON (written last) always has its arrays beside it
-        npz = write_npz(prefix.with_suffix(".npz"), **{k: getattr(self, k) for k in self._ARRAYS})
-        js = write_json(prefix.with_suffix(".json"), {
-            "config": self.config, "summary": self.summary(), "log_z": self.log_z,
-            "stages": self.stages, "wall_time": self.wall_time,
-        })
-        return js, npz
+        """Write ``prefix.json`` (config, summary, stages) and ``prefix.npz`` (arrays).
+
+        As :meth:`SMCResult.save <ase_gausslj.sampling.results.SMCResult.save>`: the
+        prefix is extended (never cut at a dot), both files are atomic and the JSON
+        records the npz's hash, so :meth:`load` refuses a mixed pair.
+        """
+        doc = {"config": self.config, "summary": self.summary(), "log_z": self.log_z,
+               "stages": self.stages, "wall_time": self.wall_time}
+        return save_pair(prefix, doc, {k: getattr(self, k) for k in self._ARRAYS})
 
     @classmethod
     def load(cls, prefix) -> AFTResult:
-        """Read a result written by :meth:`save`."""
-        prefix = Path(prefix)
-        doc = json.loads(prefix.with_suffix(".json").read_text())
-        with np.load(prefix.with_suffix(".npz")) as z:
-            arrays = {k: z[k] for k in cls._ARRAYS}
+        """Read a result written by :meth:`save` (``ValueError`` naming the files if mixed)."""
+        doc, arrays = load_pair(prefix, cls._ARRAYS)
         return cls(**arrays, log_z=doc["log_z"], stages=doc["stages"], config=doc["config"],
                    wall_time=doc["wall_time"])

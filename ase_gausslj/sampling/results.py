@@ -17,11 +17,13 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ..core.defaults import R_CORE
-from ..io import to_jsonable, write_json
+from ..io import to_jsonable
 from ..io import write_npz as save_npz  # noqa: F401  (kept under this name)
 from .diagnostics import min_pair_distance
+from .pairfiles import load_pair, pair_paths, save_pair
 
-__all__ = ["SMCResult", "params_key", "canonical_params", "load_matching", "save_npz"]
+__all__ = ["SMCResult", "params_key", "canonical_params", "load_matching", "save_npz",
+           "pair_paths"]
 
 
 def canonical_params(params: dict) -> dict:
@@ -174,12 +176,12 @@ class SMCResult:
     def save(self, prefix) -> tuple[Path, Path]:
         """Write ``prefix.json`` (config, summary, traces) and ``prefix.npz`` (arrays).
 
-        Both files are written atomically; the JSON last, so a JSON on disk always has
-        its arrays next to it.
+        ``prefix`` is extended, never cut: ``run.v1`` gives ``run.v1.json``/``run.v1.npz``
+        (a trailing ``.json`` or ``.npz`` is taken as the pair's name). Both files are
+        written atomically, the npz first; the JSON records the npz's SHA-256 and shapes,
+        so :meth:`load` refuses an npz from another save (e.g. after a kill between the
+        two writes).
         """
-        prefix = Path(prefix)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        npz = save_npz(prefix.with_suffix(".npz"), **{k: getattr(self, k) for k in self._ARRAYS})
         doc = {
             "config": self.config,
             "summary": self.summary(),
@@ -192,16 +194,19 @@ class SMCResult:
                 for k in self._TRACES
             },
         }
-        js = write_json(prefix.with_suffix(".json"), doc, indent=None)
-        return js, npz
+        return save_pair(prefix, doc, {k: getattr(self, k) for k in self._ARRAYS}, indent=None)
 
     @classmethod
     def load(cls, prefix) -> SMCResult:
-        """Read a result written by :meth:`save`."""
-        prefix = Path(prefix)
-        doc = json.loads(prefix.with_suffix(".json").read_text())
-        with np.load(prefix.with_suffix(".npz")) as z:
-            arrays = {k: z[k] for k in cls._ARRAYS}
+        """Read a result written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            Naming the files, when the npz is not the one the JSON was saved with, or the
+            arrays disagree in shape with each other or with the configuration.
+        """
+        doc, arrays = load_pair(prefix, cls._ARRAYS)
         traces = {
             k: np.array([np.nan if v is None else v for v in doc["traces"][k]], dtype=float)
             for k in cls._TRACES
