@@ -34,6 +34,7 @@ import openmm.unit as unit
 from ase_gausslj.io import interruptible
 
 from .conformers_tools import (
+    QUENCH_RESERVE,
     Budget,
     Conformer,
     MinimaSet,
@@ -114,6 +115,9 @@ class _Run:
         self.history.append((self.budget.used, self.budget.cpu, best))
 
 
+QUENCH_COST = QUENCH_RESERVE + 1  # budget a quench needs at least (one iteration + reserve)
+
+
 def _langevin(temperature: float, opts: dict, seed: int) -> mm.LangevinMiddleIntegrator:
     integ = mm.LangevinMiddleIntegrator(temperature, opts["friction"], opts["timestep"])
     integ.setRandomNumberSeed(int(seed) % 2**31)
@@ -137,7 +141,8 @@ def _annealing_loop(run: _Run, system: mm.System, positions, *, smoothed: bool) 
     hot = max(1, round(o["cycle_steps"] * (1 - o["anneal_fraction"])))
     per_stage = max(1, (o["cycle_steps"] - hot) // stages)
     tw, lw = (o["torsion_width"], o["lj_width"]) if smoothed else (0.0, 0.0)
-    while not run.budget.exhausted:
+    # a cycle starts only when it and its quench fit: the budget is an upper bound
+    while run.budget.can_afford(hot + stages * per_stage + QUENCH_COST):
         widths.apply(ctx, tw, lw)
         integ.setTemperature(o["temperature"])
         _md(ctx, hot, run)
@@ -178,7 +183,7 @@ def _hrex_loop(run: _Run, system: mm.System, positions) -> float:
     def put(ctx, k):
         widths.apply(ctx, o["torsion_width"] * fracs[k], o["lj_width"] * fracs[k])
 
-    while not run.budget.exhausted:
+    while run.budget.can_afford(n * interval + QUENCH_COST * ((step + interval) % harvest == 0)):
         for ctx in ctxs:
             _md(ctx, interval, run)
         step += interval
@@ -323,6 +328,10 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
     quench_ctx = make_context(quench_sys, mm.VerletIntegrator(0.001), o["platform"],
                               o["platform_properties"])
     WidthControl(quench_sys).apply(quench_ctx, 0.0, 0.0)  # quench on the exact potential
+    if o["budget"] < o["cycle_steps"] + QUENCH_COST:
+        raise ValueError(f"budget ({o['budget']}) must be >= cycle_steps + {QUENCH_COST} "
+                         f"({o['cycle_steps'] + QUENCH_COST}): one cycle of MD and its quench "
+                         "must fit (the budget is an upper bound)")
     run = _Run(o, Budget(o["budget"], o["cpu_seconds"]),
                MinimaSet(heavy_atom_indices(system, topology), o["rmsd_threshold"]), quench_ctx)
     acceptance = None

@@ -68,7 +68,10 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                    help="L-BFGS implementation: 'compiled' (numba), 'scipy' (L-BFGS-B) or "
                         "'auto' (default: compiled for the built-in LJ)")
     p.add_argument("--clock", choices=("wall", "process"), default="wall")
-    p.add_argument("--state", default=None, metavar="PATH", help="resumable JSON state file")
+    p.add_argument("--state", default=None, metavar="PATH",
+                   help="resumable JSON state file (a rerun with it resumes)")
+    p.add_argument("--checkpoint-every", type=positive_float, default=None, metavar="SECONDS",
+                   help="seconds between --state writes (default: the library's, 10)")
     add_output_options(p)
     p.add_argument("--xyz", default=None, metavar="PATH", help="write the best structure")
     p.set_defaults(func=_cli_optimize, _subparser=p)
@@ -92,6 +95,8 @@ def _run(args):
         p_smooth=args.p_smooth, gtol=args.gtol,
         progress=progress_enabled(args) and args.n_starts == 1,
     )
+    if args.checkpoint_every is not None:
+        kwargs["checkpoint_every"] = args.checkpoint_every
     if args.workers > 1 and args.n_starts > 1:
         from ..parallel import process_pool  # fork-safe after numba's OpenMP
 

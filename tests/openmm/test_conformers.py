@@ -75,7 +75,7 @@ def test_minima_are_exact_distinct_sorted(method, results, ala2):
 @pytest.mark.parametrize("method", METHODS)
 def test_budget_and_history(method, results):
     r = results[method]
-    assert BUDGET <= r.steps_used <= BUDGET + OPTS["cycle_steps"] * 4 + 2000
+    assert BUDGET - OPTS["cycle_steps"] - 2000 <= r.steps_used <= BUDGET  # a bound (issue 19)
     steps = [h[0] for h in r.history]
     best = [h[2] for h in r.history]
     assert steps == sorted(steps) and best == sorted(best, reverse=True)
@@ -151,7 +151,7 @@ def test_cli_writes_json_pdbs_plot(tmp_path, capsys):
                "--keep", "2"])
     assert rc == 0
     data = json.loads(out.read_text())
-    assert data["method"] == "smoothed" and data["steps_used"] >= 3000
+    assert data["method"] == "smoothed" and data["steps_used"] <= 3000
     assert 1 <= len(data["pdb_files"]) <= 2
     pdb = app.PDBFile(data["pdb_files"][0])
     assert pdb.topology.getNumAtoms() == 22
