@@ -35,7 +35,16 @@ import numpy as np
 
 __all__ = ["write_json", "write_npz", "write_text", "write_bytes", "to_jsonable",
            "Interrupted", "interruptible", "check_writable", "output_target",
-           "signals_as_interrupt", "file_sha256"]
+           "signals_as_interrupt", "file_sha256", "SCRATCH_DIR", "scratch_path"]
+
+#: where examples and benchmarks write unless told otherwise: untracked (``.gitignore``),
+#: so a run never rewrites the tracked ``results/`` that README's numbers come from
+SCRATCH_DIR = "gausslj-results"
+
+
+def scratch_path(*parts: str) -> str:
+    """A default output path under :data:`SCRATCH_DIR` (relative to the working directory)."""
+    return os.path.join(SCRATCH_DIR, *parts)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -78,16 +87,24 @@ def output_target(path: str | os.PathLike, name: str = "path") -> Path:
     return target
 
 
-def check_writable(path: str | os.PathLike | None, name: str) -> Path | None:
+def check_writable(path: str | os.PathLike | None, name: str, *,
+                   make_parent: bool = False) -> Path | None:
     """Fail before a long run, not after it, when ``path`` cannot receive an output.
 
-    Refuses a missing or read-only directory and anything at ``path`` that is not a
-    regular file (see :func:`output_target`); returns ``path`` (None stays None).
+    Refuses a missing (unless ``make_parent``: created) or read-only directory and anything
+    at ``path`` that is not a regular file (see :func:`output_target`); returns ``path``
+    (None stays None).
     """
     if path is None:
         return None
     path = Path(path)
     parent = output_target(path, name).parent
+    if make_parent:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"{name}: cannot create directory {str(parent)!r} "
+                             f"({exc.strerror})") from None
     if not parent.is_dir():
         raise ValueError(f"{name}: directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):

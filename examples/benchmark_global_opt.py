@@ -42,6 +42,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from ase_gausslj.io import scratch_path  # noqa: E402
 from ase_gausslj.optimize.clusters import LJ_GLOBAL_MINIMA as GLOBAL_MINIMA  # noqa: E402
 
 EXACT_GM = {13, 38, 55, 75, 100, 150}  # Cambridge Cluster Database values (6 decimals)
@@ -242,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="smoothed-bh ladder (default: globalopt.DEFAULT_WIDTHS)")
     p.add_argument("--no-stop-at-target", dest="stop_at_target", action="store_false",
                    help="keep running after the known global minimum is found")
-    p.add_argument("--out", default="results/global_opt.json")
+    p.add_argument("--out", default=scratch_path("global_opt.json"),
+                   help="JSON (resumed; default %(default)s, untracked)")
     p.add_argument("--state-dir", default=None, help="per-run state files (resume)")
     p.add_argument("--report", action="store_true", help="only print the table")
     p.add_argument("--merge", nargs="+", default=[],

@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from ase_gausslj.io import check_writable, write_json
+from ase_gausslj.io import check_writable, scratch_path, write_json
 from ase_gausslj.optimize.compiled import lbfgs_minimize
 from ase_gausslj.optimize.compiled_bh import _random_cluster, lean_basin_hopping
 
@@ -240,11 +240,12 @@ def main(argv=None) -> int:
     p.add_argument("--skip-per-step", action="store_true", help="skip parts 1 and 2")
     p.add_argument("--strategies", nargs="+", default=["bh", "smoothed-bh"],
                    choices=sorted(STRATEGIES), help="our methods in part 3")
-    p.add_argument("--output", default="results/engine/pele_compare.json")
+    p.add_argument("--output", default=scratch_path("engine", "pele_compare.json"),
+                   help="JSON (default %(default)s, untracked)")
     args = p.parse_args(argv)
     if args.budget <= 0 or args.quench_starts < 1 or args.steps < 1:
         p.error("--budget, --quench-starts and --steps must be positive")
-    check_writable(args.output, "--output")
+    check_writable(args.output, "--output", make_parent=True)
     pele_ok = have_pele()
     t_start = time.perf_counter()
     out = {

@@ -36,6 +36,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
+from ase_gausslj.io import scratch_path  # noqa: E402
 from ase_gausslj.optimize.homotopy import homotopy_minimize  # noqa: E402
 
 # paper Table 1 (median, min) and global minima (design.md)
@@ -101,13 +102,16 @@ def main(argv=None) -> int:
                     help="Adam step budget (default the paper's 10,000)")
     ap.add_argument("--quick", action="store_true",
                     help="N=100, 2 runs (full 10,000-step protocol): a first look in ~2 min")
-    ap.add_argument("--out", default="table1_results.json", help="JSON results (resumed)")
+    ap.add_argument("--out", default=None,
+                    help="JSON results, resumed (default gausslj-results/table1_results.json, "
+                         "or table1_quick.json with --quick)")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.runs = [100], 2
-        if args.out == "table1_results.json":
-            args.out = "table1_quick.json"
+    if args.out is None:
+        args.out = scratch_path("table1_quick.json" if args.quick else "table1_results.json")
     out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(out.read_text()) if out.exists() else []
     done = {(r["n"], r["method"], r["seed"], r.get("max_steps")) for r in results}
     jobs = [(n, m, s) for n in args.sizes for s in range(args.runs) for m in args.methods

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ase_gausslj.cli.common import EXIT_INTERRUPTED, nonneg_int, positive_int
-from ase_gausslj.io import check_writable, interruptible, write_json
+from ase_gausslj.io import check_writable, interruptible, scratch_path, write_json
 
 PAPER = {"gaussian": (-2.58, 0.06), "mixture": (-1.13, 0.07)}
 QUICK = {"epochs": 5, "n_train": 500, "n_val": 200, "n_test": 500}
@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="CI-sized run: " + str(QUICK))
     p.add_argument("--gt-samples", type=positive_int, default=200_000,
                    help="exact ground-truth draws for W1 and the expected minimum")
-    p.add_argument("--output", default="results/neural/table4.json", metavar="PATH")
+    p.add_argument("--output", default=scratch_path("neural", "table4.json"), metavar="PATH",
+                   help="JSON (default %(default)s, untracked)")
     p.add_argument("--figure", default=None, metavar="PATH",
                    help="histogram figure (default: OUTPUT with .png)")
     return p
@@ -126,7 +127,7 @@ def _replot(out: Path, fig_path: Path, gt_samples: int) -> int:
     gt = lj3_ground_truth(1.0 / prot["kT"], c / prot["kT"], n_samples=gt_samples)
     energies = {}
     for row in doc["runs"]:
-        res = AFTResult.load(out.parent / (out.stem + "_runs") / f"{row['path']}_seed{row['seed']}")
+        res = AFTResult.load(_sibling(out, "_runs") / f"{row['path']}_seed{row['seed']}")
         e, w = energies.get(row["path"], (np.empty(0), np.empty(0)))
         energies[row["path"]] = (np.concatenate([e, res.lj_energies]),
                                  np.concatenate([w, res.weights]))
@@ -134,14 +135,20 @@ def _replot(out: Path, fig_path: Path, gt_samples: int) -> int:
     return 0
 
 
+def _sibling(out: Path, tail: str) -> Path:
+    """``out`` without a trailing ``.json``, plus ``tail`` (nothing else cut at a dot)."""
+    text = str(out)
+    return Path((text[:-5] if text.endswith(".json") else text) + tail)
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        out = check_writable(args.output, "--output")
+        out = check_writable(args.output, "--output", make_parent=True)
     except ValueError as exc:
         parser.error(str(exc))  # exit 2, the CLI convention
-    fig_path = Path(args.figure) if args.figure else out.with_suffix(".png")
+    fig_path = Path(args.figure) if args.figure else _sibling(out, ".png")
     if args.replot:
         return _replot(out, fig_path, args.gt_samples)
     from ase_gausslj.neural import require_jax  # noqa: PLC0415
@@ -172,7 +179,7 @@ def main(argv=None) -> int:
         "runs": [], "aggregate": {},
     }
     energies = {}
-    runs_dir = out.parent / (out.stem + "_runs")
+    runs_dir = _sibling(out, "_runs")
     with interruptible() as stopped:
         for seed in range(seeds):  # seeds outer: a partial run holds both paths
             for path in args.paths:

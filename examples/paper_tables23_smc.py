@@ -43,6 +43,7 @@ PAPER = {  # Table 2 (LJ13) and Table 3 (LJ55): mean +- std of the min LJ energy
     55: {"gaussian": (-51.16, 1.60), "mixture-geometric": (-14.26, 5.93),
          "mixture-linear": (-0.12, 0.005)},
 }
+from ase_gausslj.io import scratch_path  # noqa: E402
 from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
 from ase_gausslj.parallel import process_pool  # noqa: E402
 from ase_gausslj.sampling.results import load_matching  # noqa: E402
@@ -146,7 +147,8 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--max-minutes", type=float, default=None,
                    help="submit no new task after this many minutes")
-    p.add_argument("--out", default="results/paper_tables23")
+    p.add_argument("--out", default=scratch_path("paper_tables23"),
+                   help="output directory (default %(default)s, untracked)")
     p.add_argument("--report-only", action="store_true")
     args = p.parse_args(argv)
     out = Path(args.out)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ase_gausslj.io import check_writable, write_json
+from ase_gausslj.io import check_writable, scratch_path, write_json
 from ase_gausslj.optimize.compiled_bh import lean_basin_hopping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -70,13 +70,15 @@ def main(argv=None) -> int:
                    choices=sorted(STRATEGIES), help="our methods")
     p.add_argument("--no-pele", action="store_true", help="skip pele")
     p.add_argument("--minima", default=str(MINIMA), help="TSV of putative global minima")
-    p.add_argument("--output", default="results/engine/size_sweep.json")
-    p.add_argument("--plot", default="results/engine/size_sweep.png")
+    p.add_argument("--output", default=scratch_path("engine", "size_sweep.json"),
+                   help="JSON (default %(default)s, untracked)")
+    p.add_argument("--plot", default=scratch_path("engine", "size_sweep.png"),
+                   help="figure (default %(default)s; README's is results/engine/)")
     args = p.parse_args(argv)
     if args.budget <= 0:
         p.error("--budget must be positive")
-    check_writable(args.output, "--output")
-    check_writable(args.plot, "--plot")
+    check_writable(args.output, "--output", make_parent=True)
+    check_writable(args.plot, "--plot", make_parent=True)
     minima = load_minima(Path(args.minima))
     missing = [n for n in args.sizes if n not in minima]
     if missing:

@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from ase_gausslj.io import write_json  # noqa: E402
+from ase_gausslj.io import scratch_path, write_json  # noqa: E402
 from ase_gausslj.sampling.diagnostics import energy_w1  # noqa: E402
 from ase_gausslj.sampling.reference import reference_mala  # noqa: E402
 from ase_gausslj.sampling.results import load_matching, params_key, save_npz  # noqa: E402
@@ -125,7 +125,8 @@ def main(argv=None) -> int:
     p.add_argument("--samplers", nargs="*", default=list(SAMPLERS), choices=list(SAMPLERS))
     p.add_argument("--steps", type=int, default=None,
                    help="override n_steps of the fixed-path samplers (quick checks)")
-    p.add_argument("--out", default="results/smc_ground_truth")
+    p.add_argument("--out", default=scratch_path("smc_ground_truth"),
+                   help="output directory (default %(default)s, untracked)")
     p.add_argument("--paper-dir", default=None,
                    help="also score the paper-style ULA runs stored there by "
                    "paper_tables23_smc.py (same N, c; all seeds and step sizes found)")
