@@ -11,7 +11,10 @@
 4. ``homotopy_minimize``: LocalEnergyMinimizer at decreasing widths, then at 0, compared
    with a plain minimization of the original System from the same start.
 
-    python examples/openmm_smooth_peptide.py --steps 5000 --width 0.02
+    python examples/openmm_smooth_peptide.py --steps 5000 --width 0.02 --seed 0
+
+``--seed`` fixes the Langevin noise and the initial velocities and the CPU platform runs one
+thread (``--threads``), so a run repeats to the printed digits.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ def main(argv=None) -> None:
     ap.add_argument("--temperature", type=float, default=300.0, help="kelvin")
     ap.add_argument("--smooth-coulomb", action="store_true")
     ap.add_argument("--platform", default="CPU")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU platform threads (1: the sums are done in one order)")
+    ap.add_argument("--seed", type=int, default=0, help="Langevin noise and velocities")
     ap.add_argument("--log", default=None, help="CSV of step, width, energy")
     args = ap.parse_args(argv)
 
@@ -62,7 +68,12 @@ def main(argv=None) -> None:
     smoothed = smooth_system(original, 0.0, smooth_coulomb=args.smooth_coulomb)
     print(f"largest width the table covers for this system: "
           f"{max_width_for_system(smoothed):.4f} nm")
+    if args.seed < 0:
+        ap.error(f"--seed must be >= 0, got {args.seed}")
     platform = mm.Platform.getPlatformByName(args.platform)
+    if args.platform == "CPU":
+        platform.setPropertyDefaultValue("Threads", str(args.threads))
+    seed = args.seed + 1  # OpenMM reads seed 0 as "pick one at random"
 
     ref = mm.Context(original, mm.VerletIntegrator(0.001), platform)
     ref.setPositions(pdb.positions)
@@ -72,6 +83,7 @@ def main(argv=None) -> None:
         args.temperature * unit.kelvin, 1.0 / unit.picosecond, 2.0 * unit.femtosecond,
         args.width * unit.nanometer, 0.0, args.steps, system=smoothed,
     )
+    integ.setRandomNumberSeed(seed)
     sim = app.Simulation(pdb.topology, smoothed, integ, platform)
     sim.context.setPositions(pdb.positions)
     print(f"width 0: original {e_orig:.6f} kJ/mol, smoothed {energy(sim.context):.6f} kJ/mol")
@@ -79,7 +91,7 @@ def main(argv=None) -> None:
     print(f"width {args.width} nm: smoothed {energy(sim.context):.4f} kJ/mol")
     log = open(args.log, "w") if args.log else sys.stdout  # noqa: SIM115
     sim.reporters.append(WidthReporter(log, max(args.steps // 10, 1)))
-    sim.context.setVelocitiesToTemperature(args.temperature * unit.kelvin, 1)
+    sim.context.setVelocitiesToTemperature(args.temperature * unit.kelvin, seed)
     sim.step(args.steps)
     print(f"after annealing: width {sim.context.getParameter(WIDTH_PARAMETER)} nm, "
           f"energy {energy(sim.context):.4f} kJ/mol")

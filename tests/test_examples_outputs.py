@@ -67,3 +67,17 @@ def test_the_scan_sees_the_output_options():
 
 def test_scratch_dir_is_ignored_by_git():
     assert f"{SCRATCH_DIR}/" in (ROOT / ".gitignore").read_text().split()
+
+
+@pytest.mark.slow
+def test_openmm_smooth_peptide_repeats_with_a_seed(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("openmm")
+    cmd = [sys.executable, str(ROOT / "examples" / "openmm_smooth_peptide.py"), "--steps", "300",
+           "--seed", "3"]
+    runs = [subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout and "homotopy result" in runs[0].stdout
