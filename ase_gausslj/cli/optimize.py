@@ -109,8 +109,11 @@ def _cli_optimize(args) -> int:
     from ..optimize.clusters import LJ_GLOBAL_MINIMA
 
     try:
-        check_outputs(((args.output, "--output"), (args.xyz, "--xyz"),
-                       (args.state, "--state")))
+        # with --n-starts k the state files are <state>.0 .. <state>.k-1 (global_minimize)
+        states = ([args.state] if args.n_starts == 1 else
+                  [f"{args.state}.{k}" for k in range(args.n_starts)]) if args.state else []
+        check_outputs([(args.output, "--output"), (args.xyz, "--xyz"),
+                       *((s, "--state") for s in states)])
         res = None
         with interruptible() as interrupted:
             res = _run(args)

@@ -134,6 +134,7 @@ def _cases(tmp_path: Path) -> list[tuple[list[str], str, str]]:
         (["optimize", "13", "--output", "{}"], "--output", "{}"),
         (["optimize", "13", "--xyz", "{}"], "--xyz", "{}"),
         (["optimize", "13", "--state", "{}"], "--state", "{}"),
+        (["optimize", "13", "--state", "{}", "--n-starts", "3"], "--state", "{}.2"),
         (["homotopy", "13", "--output", "{}"], "--output", "{}"),
         (["homotopy", "13", "--json", "{}"], "--output", "{}"),  # the old name
         # smc writes PREFIX_seed<s>.json/.npz: the second run's npz is the bad one
