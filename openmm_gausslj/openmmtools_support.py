@@ -18,6 +18,7 @@ from openmmtools.integrators import ThermostatedIntegrator
 
 from .expressions import WIDTH_PARAMETER
 from .integrators import AnnealingInterface, build_annealed_langevin, integrator_arguments
+from .switch_on import RAMP_FRICTION, RAMP_STEPS, refuse_drude
 
 __all__ = ["ThermostatedAnnealedLangevinIntegrator"]
 
@@ -25,15 +26,19 @@ __all__ = ["ThermostatedAnnealedLangevinIntegrator"]
 class ThermostatedAnnealedLangevinIntegrator(AnnealingInterface, ThermostatedIntegrator):
     """:class:`openmm_gausslj.AnnealedLangevinIntegrator` as an openmmtools integrator.
 
-    Same arguments and dynamics (BAOAB with the width schedule on the device).
+    Same arguments and dynamics (BAOAB with the width schedule on the device, the
+    ramp-in included).
     """
 
     def __init__(self, temperature, friction, timestep, width_start, width_end,
                  n_steps: int, schedule: str = "linear", parameter: str = WIDTH_PARAMETER,
-                 system=None) -> None:
+                 system=None, ramp_steps: int = RAMP_STEPS, ramp_friction=RAMP_FRICTION) -> None:
+        if system is not None:
+            refuse_drude(system, type(self).__name__)
         t_k, gamma, dt, w0, w1, n = integrator_arguments(
             temperature, friction, timestep, width_start, width_end, n_steps, schedule,
             parameter, system)
         ThermostatedIntegrator.__init__(self, t_k * unit.kelvin, dt)  # adds kT and the hash
         build_annealed_langevin(self, t_k, gamma, dt, w0, w1, n, schedule, parameter,
-                                add_kt=False)
+                                add_kt=False, ramp_steps=ramp_steps,
+                                ramp_friction=ramp_friction)

@@ -50,7 +50,7 @@ def test_integrator_moves_width_every_step(schedule):
     w0, w1, n = 0.1, 0.005, 10
     system = _system()
     integ = AnnealedLangevinIntegrator(300, 1.0, 0.002, w0, w1, n, schedule=schedule,
-                                       system=system)
+                                       system=system, ramp_steps=0)
     ctx = mm.Context(system, integ, _ref())
     ctx.setPositions(_lj13())
     integ.reset(ctx)
@@ -84,7 +84,7 @@ def test_integrator_second_kick_uses_forces_at_the_new_width():
     before the second half kick: v1 = v0 + dt/2 (f(x0, w0) + f(x1, w1)) / m."""
     w0, w1, dt = 0.1, 0.02, 0.002
     system = _system()
-    integ = AnnealedLangevinIntegrator(0, 0, dt, w0, w1, 1, system=system)
+    integ = AnnealedLangevinIntegrator(0, 0, dt, w0, w1, 1, system=system, ramp_steps=0)
     ctx = mm.Context(system, integ, _ref())
     x0 = _lj13()
     v0 = np.random.default_rng(4).normal(0, 0.3, x0.shape)
@@ -113,7 +113,8 @@ def test_integrator_second_kick_uses_forces_at_the_new_width():
 def test_integrator_runs_many_steps_on_cpu_and_anneals():
     system = _system()
     integ = AnnealedLangevinIntegrator(30 * unit.kelvin, 5 / unit.picosecond,
-                                       2 * unit.femtosecond, 0.02 * unit.nanometer, 0.0, 500)
+                                       2 * unit.femtosecond, 0.02 * unit.nanometer, 0.0, 500,
+                                       ramp_steps=0)
     ctx = mm.Context(system, integ, mm.Platform.getPlatformByName("CPU"), {"Threads": "1"})
     ctx.setPositions(_lj13())
     integ.reset(ctx)
@@ -165,7 +166,7 @@ def test_anneal_simulation_and_reporter():
     buf = io.StringIO()
     sim.reporters.append(WidthReporter(buf, 10))
     widths = [0.04, 0.02, 0.0]
-    out = anneal_simulation(sim, widths, 20)
+    out = anneal_simulation(sim, widths, 20, ramp_steps=0)
     assert [w for w, _ in out] == widths
     lines = buf.getvalue().strip().splitlines()
     assert lines[0].startswith("#")

@@ -209,7 +209,7 @@ def test_entry_points_refuse_coincident_particles_but_not_excluded_ones():
     out = homotopy_minimize(ctx, [0.02], tolerance=0.1)
     assert np.isfinite(out[-1][1])
     # the integrator's reset does not look at positions (it may precede setPositions)
-    integ = AnnealedLangevinIntegrator(10, 1, 0.001, 0.02, 0.0, 10)
+    integ = AnnealedLangevinIntegrator(10, 1, 0.001, 0.02, 0.0, 10, ramp_steps=0)
     fresh = mm.Context(system, integ, mm.Platform.getPlatformByName("Reference"))
     integ.reset(fresh)
     assert fresh.getParameter(WIDTH_PARAMETER) == pytest.approx(0.02)

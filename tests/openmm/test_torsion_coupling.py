@@ -33,7 +33,7 @@ def test_torsion_width_follows_the_lj_width_on_the_device():
             f.setForceGroup(group)
     n = 10
     integrator = AnnealedLangevinIntegrator(300, 1.0, 0.0005, 0.02, 0.0, n, system=system,
-                                            torsion_width_start=0.5)
+                                            torsion_width_start=0.5, ramp_steps=0)
     context = mm.Context(system, integrator, mm.Platform.getPlatformByName("Reference"))
     context.setPositions(positions)
     integrator.reset(context)
