@@ -39,7 +39,9 @@ def _candidate_pairs(pos: np.ndarray, reach: float, box: np.ndarray | None) -> n
         return cKDTree(pos).query_pairs(reach, output_type="ndarray")
     if np.allclose(box, np.diag(np.diag(box))):
         lengths = np.diag(box)
-        return cKDTree(np.mod(pos, lengths), boxsize=lengths).query_pairs(
+        wrapped = np.mod(pos, lengths)
+        wrapped[wrapped >= lengths] = 0.0  # mod can round up to the length itself
+        return cKDTree(wrapped, boxsize=lengths).query_pairs(
             reach, output_type="ndarray")
     # triclinic: every pair, in chunks (a check, not a hot path)
     n = len(pos)

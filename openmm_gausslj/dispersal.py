@@ -102,7 +102,9 @@ def _groups(system: mm.System, pos: np.ndarray, mols: list[np.ndarray]) -> int:
         box = np.array([v.value_in_unit(unit.nanometer)
                         for v in system.getDefaultPeriodicBoxVectors()])
         lengths = np.diag(box)
-        tree = cKDTree(np.mod(x, lengths), boxsize=lengths)
+        wrapped = np.mod(x, lengths)
+        wrapped[wrapped >= lengths] = 0.0  # mod can round up to the length itself
+        tree = cKDTree(wrapped, boxsize=lengths)
     else:
         tree = cKDTree(x)
     pairs = tree.query_pairs(REACH_NM, output_type="ndarray")

@@ -27,7 +27,7 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from .contacts import check_core_contacts
+from .contacts import core_contacts
 from .coulomb import coulomb_correction_force, coulomb_exception_force, coulomb_width_limit
 from .expressions import WIDTH_PARAMETER, coulomb_max_parameter
 from .forces import smoothed_lj_bond_force, smoothed_lj_force, smoothed_lj_type_force
@@ -217,10 +217,30 @@ def _split_charmm_bonds(out, b: BondLJ, region, opts, common, plan) -> None:
     plan["new"].append(_smoothed_bonds(sub, common))
 
 
+def _check_positions(out: mm.System, plan, positions, r_core: float) -> None:
+    """``ValueError`` naming the pairs inside the core, the width-0 error and the cure."""
+    from .exactness import ExactnessReport, pair_energy_difference
+
+    found = core_contacts(out, plan["pairs"], plan["bonds"], positions, r_core)
+    if found:
+        diff = pair_energy_difference(plan["pairs"], plan["bonds"], found, r_core)
+        raise ValueError("positions: " + ExactnessReport(found, diff, r_core).message())
+
+
 def _lj_width_limit(plan, grid: TableGrid) -> float:
     sig = [p.min_sigma() for p, _ in plan["pairs"]]
     sig += [float(b.sigma[b.epsilon > 0].min()) for b in plan["bonds"] if np.any(b.epsilon > 0)]
     return grid.width_max * min(sig) if sig else np.inf
+
+
+def _record_r_core(force: mm.Force, r_core: float, width_parameter: str) -> None:
+    """Store ``r_core`` in a smoothed LJ force (unused by its expression) for the exactness
+    check of a Context (:mod:`openmm_gausslj.exactness`), which sees only the System."""
+    from .exactness import R_CORE_PARAMETER
+    from .state import uses_table
+
+    if uses_table(force, width_parameter):
+        force.addGlobalParameter(R_CORE_PARAMETER, float(r_core))
 
 
 def smooth_system(
@@ -322,7 +342,7 @@ def smooth_system(
         "nm: the table's range (width_max times the smallest LJ sigma)" if limit == lj_limit
         else "nm: cutoff / 8, where the smoothed Coulomb correction has decayed"))
     if positions is not None:
-        check_core_contacts(out, plan["pairs"], plan["bonds"], positions, grid.r_core)
+        _check_positions(out, plan, positions, grid.r_core)
     for k in sorted(plan["remove"], reverse=True):
         out.removeForce(k)
     # one value per global parameter across forces (OpenMM requires it)
@@ -334,6 +354,7 @@ def smooth_system(
             name = f.getGlobalParameterName(m)
             if name in defaults:
                 f.setGlobalParameterDefaultValue(m, defaults[name])
+        _record_r_core(f, grid.r_core, width_parameter)
         out.addForce(f)
     if torsion_width is not None:
         from .torsions import smooth_torsions  # the torsion smoothing has its own parameter

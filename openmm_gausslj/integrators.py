@@ -33,7 +33,7 @@ from .langevin import (  # noqa: F401  (re-exported: they lived here before 0.3)
     width_schedule,
 )
 from .reporters import WidthReporter  # noqa: F401  (re-exported; lived here in 0.1)
-from .state import check_no_coincident, check_width_for_system
+from .state import check_no_coincident, check_width_for_system, warn_if_inexact
 from .switch_on import RAMP_STEPS, ramp_width
 
 __all__ = [
@@ -89,7 +89,8 @@ def anneal_simulation(
     minimization). Returns a :class:`~openmm_gausslj.dispersal.StageResult`:
     ``[(width, potential energy in kJ/mol)]`` at the end of each stage, with ``success``
     False (and a ``RuntimeWarning``) when the run dispersed (molecules drifted apart, or
-    the exact energy ended more than ``3 N k_B T`` above the start).
+    the exact energy ended more than ``3 N k_B T`` above the start, checked when the
+    last width is 0).
     ``callback(width, simulation)`` is called after each stage. With
     ``torsion_width_start`` (radians) the torsion width follows the width,
     ``tau = torsion_width_start * w / widths[0]`` (smoothed CMAP included).
@@ -104,6 +105,7 @@ def anneal_simulation(
     context = simulation.context
     ws = _stage_widths(widths, context, parameter)
     set_widths = _stage_setter(context, parameter, ws[0], torsion_width_start)
+    warn_if_inexact(context, parameter)
     start = snapshot(context, parameter)
     if n and ramp_steps:
         ramp_width(context, ws[0], steps=ramp_steps, parameter=parameter, set_width=set_widths,
@@ -119,8 +121,8 @@ def anneal_simulation(
         out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
         if callback is not None:
             callback(w, simulation)
-    return judge(out, start, snapshot(context, parameter), thermal_margin(context),
-                 "anneal_simulation")
+    margin = thermal_margin(context) if ws[-1] == 0.0 else float("inf")  # exact end only
+    return judge(out, start, snapshot(context, parameter), margin, "anneal_simulation")
 
 
 def homotopy_minimize(
@@ -171,6 +173,7 @@ def homotopy_minimize(
             or max_iterations < 0:
         raise ValueError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
     set_widths = _stage_setter(context, parameter, ws[0], torsion_width_start)
+    warn_if_inexact(context, parameter)
     start = snapshot(context, parameter)
     out = []
     for w in ws:
@@ -178,5 +181,5 @@ def homotopy_minimize(
         mm.LocalEnergyMinimizer.minimize(context, tol, int(max_iterations))
         e = context.getState(getEnergy=True).getPotentialEnergy()
         out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
-    margin = max(1.0, 1e-4 * abs(start.energy))
+    margin = max(1.0, 1e-4 * abs(start.energy)) if ws[-1] == 0.0 else float("inf")
     return judge(out, start, snapshot(context, parameter), margin, "homotopy_minimize")

@@ -27,7 +27,7 @@ from ase_gausslj.schedules import (
 
 from .expressions import WIDTH_PARAMETER
 from .inputs import positive_int, scalar_float, width_nm
-from .state import GaussLJState, check_width_for_system
+from .state import GaussLJState, check_width_for_system, warn_if_inexact
 from .switch_on import RAMP_FRICTION, RAMP_STEPS, refuse_drude
 
 __all__ = [
@@ -287,6 +287,7 @@ class AnnealingInterface:
         system = context.getSystem()
         refuse_drude(system, type(self).__name__)
         check_width_for_system(self.width_start, system, "width_start", self.parameter)
+        warn_if_inexact(context, self.parameter)  # skipped before setPositions
         self.setGlobalVariableByName("gausslj_step", 0.0)
         self.setGlobalVariableByName("gausslj_rn", 0.0)
         if self.ramp_steps == 0:  # a coupled torsion width starts at torsion_width_start too

@@ -16,6 +16,13 @@ from .expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_param
 from .inputs import coincident_pairs, width_nm
 from .table import TABLE_NAME
 
+
+def warn_if_inexact(context, parameter):  # noqa: D103 (late import: exactness imports state)
+    from .exactness import warn_if_inexact as check
+
+    return check(context, parameter, stacklevel=4)
+
+
 __all__ = [
     "GaussLJState",
     "max_width_for_system",
@@ -25,7 +32,7 @@ __all__ = [
 ]
 
 
-def _uses_table(force: mm.Force, parameter: str) -> bool:
+def uses_table(force: mm.Force, parameter: str) -> bool:
     if not isinstance(force, (mm.CustomNonbondedForce, mm.CustomCompoundBondForce)):
         return False
     names = {force.getGlobalParameterName(k) for k in range(force.getNumGlobalParameters())}
@@ -35,7 +42,7 @@ def _uses_table(force: mm.Force, parameter: str) -> bool:
 
 def smoothed_force_indices(system: mm.System, parameter: str = WIDTH_PARAMETER) -> list[int]:
     """Indices of the forces of ``system`` built by :mod:`openmm_gausslj.forces`."""
-    return [k for k in range(system.getNumForces()) if _uses_table(system.getForce(k), parameter)]
+    return [k for k in range(system.getNumForces()) if uses_table(system.getForce(k), parameter)]
 
 
 def _default(force: mm.Force, name: str) -> float:
@@ -72,6 +79,23 @@ def _lj_force_limit(f: mm.Force, ymax: float) -> float:
     return best
 
 
+def width_limits(system: mm.System, parameter: str = WIDTH_PARAMETER) -> tuple[float, float]:
+    """``(table limit, Coulomb limit)`` in nm: ``width_max * min sigma`` over the smoothed LJ
+    pairs with ``epsilon > 0``, and ``cutoff / 8`` of the smoothed Coulomb (inf if none)."""
+    lj = math.inf
+    for k in smoothed_force_indices(system, parameter):
+        f = system.getForce(k)
+        lj = min(lj, _lj_force_limit(f, _default(f, width_max_parameter(parameter))))
+    coul = math.inf
+    cmax = coulomb_max_parameter(parameter)
+    for f in system.getForces():
+        if hasattr(f, "getNumGlobalParameters"):
+            names = [f.getGlobalParameterName(k) for k in range(f.getNumGlobalParameters())]
+            if cmax in names and parameter in names:
+                coul = min(coul, _default(f, cmax))
+    return lj, coul
+
+
 def max_width_for_system(system: mm.System, parameter: str = WIDTH_PARAMETER) -> float:
     """Largest width (nm) every smoothed pair of ``system`` can take.
 
@@ -79,25 +103,24 @@ def max_width_for_system(system: mm.System, parameter: str = WIDTH_PARAMETER) ->
     ``epsilon > 0`` and, for the smoothed Coulomb correction, ``cutoff / 8``; ``inf`` if
     nothing limits it.
     """
-    best = math.inf
-    for k in smoothed_force_indices(system, parameter):
-        f = system.getForce(k)
-        best = min(best, _lj_force_limit(f, _default(f, width_max_parameter(parameter))))
-    cmax = coulomb_max_parameter(parameter)
-    for f in system.getForces():
-        if hasattr(f, "getNumGlobalParameters"):
-            names = [f.getGlobalParameterName(k) for k in range(f.getNumGlobalParameters())]
-            if cmax in names and parameter in names:
-                best = min(best, _default(f, cmax))
-    return best
+    return min(width_limits(system, parameter))
 
 
 def check_width_for_system(width, system: mm.System, name: str = "width",
                            parameter: str = WIDTH_PARAMETER) -> float:
-    """``width`` (nm) checked against the table's range for ``system`` (``ValueError``)."""
-    return width_nm(width, name, maximum=max_width_for_system(system, parameter),
-                    limit_name="nm, the table's range for this system: width_max times "
-                    "the smallest sigma")
+    """``width`` (nm) checked against the binding limit for ``system`` (``ValueError``).
+
+    The message names the limit that binds: the table's range, or ``cutoff / 8`` of the
+    smoothed Coulomb correction (``erfc(r / 2w) / r`` must have decayed at the cutoff).
+    """
+    lj, coul = width_limits(system, parameter)
+    if coul < lj:
+        why = ("nm: cutoff / 8 of the smoothed Coulomb correction, where erfc(r / 2w) / r "
+               "has decayed (the table alone would allow "
+               f"{lj:.4g} nm); a shorter coulomb_cutoff lowers it, a longer cutoff raises it")
+    else:
+        why = "nm, the table's range for this system: width_max times the smallest sigma"
+    return width_nm(width, name, maximum=min(lj, coul), limit_name=why)
 
 
 def _exclusion_set(force: mm.CustomNonbondedForce) -> set[tuple[int, int]]:
@@ -252,6 +275,7 @@ class GaussLJState:
     def apply_to_context(self, context: mm.Context) -> None:
         """Set the width in ``context`` (checked against the context's System)."""
         self.check_system(context.getSystem())
+        warn_if_inexact(context, self.parameter)  # once per Context: width 0 is the original?
         try:
             context.setParameter(self.parameter, self._width)
         except Exception as exc:  # OpenMMException
