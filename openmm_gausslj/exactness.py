@@ -50,15 +50,19 @@ class ExactnessReport:
         return not self.pairs
 
     def message(self) -> str:
-        shown = ", ".join(f"{i}-{j} ({r:.3f} nm, {x:.2f} sigma_ij)"
-                          for x, i, j, r in self.pairs[:_SHOWN])
+        x0, i0, j0, r0 = self.pairs[0]
+        rest = ", ".join(f"{i}-{j} ({r:.4f} nm, {x:.3f} sigma_ij)"
+                         for x, i, j, r in self.pairs[1:_SHOWN])
         more = f" and {len(self.pairs) - _SHOWN} more" if len(self.pairs) > _SHOWN else ""
-        return (f"{len(self.pairs)} smoothed LJ pair(s) sit inside the regularized core "
-                f"(r < {self.r_core} sigma_ij): {shown}{more}. At width 0 this System "
-                f"differs from the original by {self.energy_difference:+.1f} kJ/mol there "
-                "(the core's affine wall replaces r^-12). Minimize the structure first "
-                "(e.g. simulation.minimizeEnergy() on the original System, or "
-                "openmm.LocalEnergyMinimizer at width 0), then smooth")
+        also = f"; also {rest}{more}" if rest else ""
+        return (f"{len(self.pairs)} smoothed LJ pair(s) inside the regularized core "
+                f"(r_core = {self.r_core} sigma_ij): atoms {i0} and {j0} are {r0:.4f} nm "
+                f"apart, {x0:.3f} sigma_ij{also}. At width 0 this System differs from the "
+                f"original by {self.energy_difference:+.1f} kJ/mol there (the core's affine "
+                "wall replaces r^-12). Minimize the structure first (e.g. "
+                "simulation.minimizeEnergy() on the original System, or "
+                "openmm.LocalEnergyMinimizer at width 0), pass a smaller r_core, or leave "
+                "these atoms out of `atoms`")
 
 
 def _r_core(force: mm.Force) -> float | None:
