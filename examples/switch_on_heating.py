@@ -125,13 +125,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chignolin", action="store_true")
     ap.add_argument("--charmm", action="store_true")
+    ap.add_argument("--fields", nargs="+", default=None, help="e.g. charmm36 (overrides --charmm)")
     ap.add_argument("--modes", nargs="+", default=["bare", "integrator", "anneal"])
     ap.add_argument("--systems", nargs="+", default=None)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     result = {"command": " ".join(["python", "examples/switch_on_heating.py"] + sys.argv[1:]),
               "width_nm": args.width, "rows": []}
-    fields = ["amber14"] + (["charmm36"] if args.charmm else [])
+    fields = args.fields or ["amber14"] + (["charmm36"] if args.charmm else [])
     for name, pdb in _structures(args.chignolin).items():
         if args.systems and name not in args.systems:
             continue

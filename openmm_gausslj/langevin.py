@@ -28,7 +28,7 @@ from ase_gausslj.schedules import (
 from .expressions import WIDTH_PARAMETER
 from .inputs import positive_int, scalar_float, width_nm
 from .state import GaussLJState, check_width_for_system, warn_if_inexact
-from .switch_on import RAMP_FRICTION, RAMP_STEPS, refuse_drude
+from .switch_on import RAMP_FRICTION, RAMP_STEPS, SETTLE_STEPS, refuse_drude
 
 __all__ = [
     "AnnealedLangevinIntegrator",
@@ -91,7 +91,8 @@ def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: s
 
     The first step captures the context's width (``gausslj_wr``); if it differs from
     ``width_start`` the first ``gausslj_ramp`` steps move it there linearly (the ramp-in,
-    with the O step at the ramp friction), then the schedule runs its ``n_steps``.
+    with the O step at the ramp friction, which lasts ``gausslj_settle`` steps more),
+    then the schedule runs its ``n_steps``.
     """
 
     def drift() -> None:
@@ -107,13 +108,16 @@ def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: s
     integrator.addComputeGlobal("gausslj_rn", first.format(
         old="gausslj_rn", new="gausslj_ramp*step(abs(gausslj_w0 - gausslj_wr) - 1e-12)"))
     integrator.addComputeGlobal("gausslj_on", "step(gausslj_rn - gausslj_step)")
+    # the ramp friction lasts through the ramp and, after one, the settle steps
+    integrator.addComputeGlobal(
+        "gausslj_hot", "step(gausslj_rn + gausslj_settle*step(gausslj_rn - 0.5) - gausslj_step)")
     integrator.addUpdateContextState()
     integrator.addComputePerDof("v", "v + 0.5*dt*f/m")
     integrator.addConstrainVelocities()
     drift()
     integrator.addComputePerDof(
-        "v", "(a + gausslj_on*(gausslj_ra - a))*v"
-        " + (b + gausslj_on*(gausslj_rb - b))*sqrt(kT/m)*gaussian")
+        "v", "(a + gausslj_hot*(gausslj_ra - a))*v"
+        " + (b + gausslj_hot*(gausslj_rb - b))*sqrt(kT/m)*gaussian")
     integrator.addConstrainVelocities()
     drift()
     frac = "min(max(gausslj_step - gausslj_rn, 0), gausslj_nsteps)/gausslj_nsteps"
@@ -142,10 +146,15 @@ def integrator_arguments(temperature, friction, timestep, width_start, width_end
     return t_k, gamma, dt, w0, w1, n
 
 
+def _count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def ramp_arguments(ramp_steps, ramp_friction, dt: float) -> tuple[int, float, float]:
     """Checked ramp-in ``(steps, a, b)``: O-step coefficients at the ramp friction."""
-    if isinstance(ramp_steps, bool) or int(ramp_steps) != ramp_steps or ramp_steps < 0:
-        raise ValueError(f"ramp_steps must be an integer >= 0, got {ramp_steps!r}")
+    _count(ramp_steps, "ramp_steps")
     gamma = scalar_float(ramp_friction, unit.picosecond**-1, "ramp_friction", minimum=0.0)
     a = math.exp(-gamma * dt)
     return int(ramp_steps), a, math.sqrt(max(0.0, 1.0 - a * a))
@@ -153,7 +162,8 @@ def ramp_arguments(ramp_steps, ramp_friction, dt: float) -> tuple[int, float, fl
 
 def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, parameter,
                             add_kt: bool = True, torsion_width_start=None,
-                            ramp_steps=RAMP_STEPS, ramp_friction=RAMP_FRICTION) -> None:
+                            ramp_steps=RAMP_STEPS, ramp_friction=RAMP_FRICTION,
+                            settle_steps=SETTLE_STEPS) -> None:
     """Global variables (the whole schedule lives there) and the BAOAB steps."""
     a = math.exp(-gamma * dt)
     nr, ra, rb = ramp_arguments(ramp_steps, ramp_friction, dt)
@@ -161,7 +171,9 @@ def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, par
               ("gausslj_step", 0.0), ("gausslj_nsteps", float(n)), ("gausslj_w0", w0),
               ("gausslj_w1", w1), ("gausslj_geometric", float(schedule == "geometric")),
               ("gausslj_ramp", float(nr)), ("gausslj_ra", ra), ("gausslj_rb", rb),
-              ("gausslj_wr", w0), ("gausslj_rn", 0.0), ("gausslj_on", 0.0)]
+              ("gausslj_wr", w0), ("gausslj_rn", 0.0), ("gausslj_on", 0.0),
+              ("gausslj_settle", float(_count(settle_steps, "settle_steps"))),
+              ("gausslj_hot", 0.0)]
     if add_kt:
         values.append(("kT", (unit.MOLAR_GAS_CONSTANT_R * t_k * unit.kelvin).value_in_unit(
             unit.kilojoule_per_mole)))
@@ -353,6 +365,10 @@ class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
         Collision rate (1/ps) during the ramp-in (default
         :data:`~openmm_gausslj.switch_on.RAMP_FRICTION`): carries the released potential
         energy to the bath while the structure relaxes to the smoothed surface.
+    settle_steps : int
+        After a ramp-in, steps more at ``ramp_friction`` (default
+        :data:`~openmm_gausslj.switch_on.SETTLE_STEPS`; the schedule already runs): the
+        relaxation goes on after the ramp (chignolin: 364 K in steps 401-1,000 without).
 
     Notes
     -----
@@ -365,7 +381,8 @@ class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
     def __init__(self, temperature, friction, timestep, width_start, width_end,
                  n_steps: int, schedule: str = "linear", parameter: str = WIDTH_PARAMETER,
                  system: mm.System | None = None, torsion_width_start=None,
-                 ramp_steps: int = RAMP_STEPS, ramp_friction=RAMP_FRICTION) -> None:
+                 ramp_steps: int = RAMP_STEPS, ramp_friction=RAMP_FRICTION,
+                 settle_steps: int = SETTLE_STEPS) -> None:
         if system is not None:
             refuse_drude(system, type(self).__name__)
         t_k, gamma, dt, w0, w1, n = integrator_arguments(
@@ -374,4 +391,5 @@ class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
         super().__init__(dt)
         build_annealed_langevin(self, t_k, gamma, dt, w0, w1, n, schedule, parameter,
                                 torsion_width_start=torsion_width_start,
-                                ramp_steps=ramp_steps, ramp_friction=ramp_friction)
+                                ramp_steps=ramp_steps, ramp_friction=ramp_friction,
+                                settle_steps=settle_steps)

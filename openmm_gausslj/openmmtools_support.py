@@ -18,7 +18,7 @@ from openmmtools.integrators import ThermostatedIntegrator
 
 from .expressions import WIDTH_PARAMETER
 from .integrators import AnnealingInterface, build_annealed_langevin, integrator_arguments
-from .switch_on import RAMP_FRICTION, RAMP_STEPS, refuse_drude
+from .switch_on import RAMP_FRICTION, RAMP_STEPS, SETTLE_STEPS, refuse_drude
 
 __all__ = ["ThermostatedAnnealedLangevinIntegrator"]
 
@@ -32,7 +32,8 @@ class ThermostatedAnnealedLangevinIntegrator(AnnealingInterface, ThermostatedInt
 
     def __init__(self, temperature, friction, timestep, width_start, width_end,
                  n_steps: int, schedule: str = "linear", parameter: str = WIDTH_PARAMETER,
-                 system=None, ramp_steps: int = RAMP_STEPS, ramp_friction=RAMP_FRICTION) -> None:
+                 system=None, ramp_steps: int = RAMP_STEPS, ramp_friction=RAMP_FRICTION,
+                 settle_steps: int = SETTLE_STEPS) -> None:
         if system is not None:
             refuse_drude(system, type(self).__name__)
         t_k, gamma, dt, w0, w1, n = integrator_arguments(
@@ -41,4 +42,4 @@ class ThermostatedAnnealedLangevinIntegrator(AnnealingInterface, ThermostatedInt
         ThermostatedIntegrator.__init__(self, t_k * unit.kelvin, dt)  # adds kT and the hash
         build_annealed_langevin(self, t_k, gamma, dt, w0, w1, n, schedule, parameter,
                                 add_kt=False, ramp_steps=ramp_steps,
-                                ramp_friction=ramp_friction)
+                                ramp_friction=ramp_friction, settle_steps=settle_steps)

@@ -23,13 +23,16 @@ import openmm.unit as unit
 from .expressions import WIDTH_PARAMETER
 from .inputs import positive_int, width_nm
 
-__all__ = ["RAMP_STEPS", "RAMP_FRICTION", "ramp_width", "refuse_drude"]
+__all__ = ["RAMP_STEPS", "RAMP_FRICTION", "SETTLE_STEPS", "ramp_width", "refuse_drude"]
 
 RAMP_STEPS = 400
 """Default ramp-in length (steps): 0.8 ps at 2 fs (measured, docs/openmm.md)."""
 
 RAMP_FRICTION = 100.0
 """Default collision rate (1/ps) during the ramp-in (measured, docs/openmm.md)."""
+
+SETTLE_STEPS = 400
+"""Default steps at the ramp friction after a ramp-in (measured, docs/openmm.md)."""
 
 _RAMP_STAGES = 20  # Python-side stages: each width change re-integrates OpenMM's LRC
 
@@ -68,12 +71,13 @@ def _thermostat(integrator):
 
 def ramp_width(context: mm.Context, width, *, steps: int = RAMP_STEPS,
                friction: float = RAMP_FRICTION, parameter: str = WIDTH_PARAMETER,
-               set_width=None, step=None) -> int:
+               set_width=None, step=None, settle_steps: int = SETTLE_STEPS) -> int:
     """Move the width of a running context to ``width`` over ``steps`` steps of its integrator.
 
-    The width moves linearly in ``min(steps, 20)`` stages. A Langevin integrator
-    (``setFriction``) runs the ramp at ``friction`` (1/ps) and gets its own collision rate
-    back afterwards; another thermostated integrator (``getTemperature``) gets its
+    The width moves linearly in ``min(steps, 20)`` stages, then ``settle_steps`` more
+    steps are taken at the target (the structure goes on relaxing). A Langevin integrator
+    (``setFriction``) runs ramp and settling at ``friction`` (1/ps) and gets its own
+    collision rate back afterwards; another thermostated integrator (``getTemperature``) gets its
     velocities redrawn at its temperature after each stage; an integrator without a
     thermostat is only ramped. Returns the number of steps taken (0 if the width already
     equals ``width``). ``set_width(w)`` replaces ``context.setParameter(parameter, w)``
@@ -103,6 +107,9 @@ def ramp_width(context: mm.Context, width, *, steps: int = RAMP_STEPS,
             done += k
             if set_friction is None and temp is not None:
                 context.setVelocitiesToTemperature(temp * unit.kelvin)
+        if settle_steps:
+            (integrator.step if step is None else step)(int(settle_steps))
+            done += int(settle_steps)
     finally:
         if set_friction is not None:
             set_friction(old)

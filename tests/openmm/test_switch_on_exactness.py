@@ -184,7 +184,7 @@ def test_anneal_simulation_ramps_in_and_reports():
 
     sim.reporters.append(Rec())
     out = anneal_simulation(sim, [0.05, 0.0], 50)
-    assert len(temps) == 400 + 100  # the ramp is reported too
+    assert len(temps) == 400 + 400 + 100  # ramp and settling are reported too
     assert abs(np.mean(temps[:200]) - 300.0) < 50.0
     assert out.success and not out.dispersed and np.isfinite(out.energy_end)
 
