@@ -82,6 +82,7 @@ def main(argv=None) -> None:
     integ = AnnealedLangevinIntegrator(
         args.temperature * unit.kelvin, 1.0 / unit.picosecond, 2.0 * unit.femtosecond,
         args.width * unit.nanometer, 0.0, args.steps, system=smoothed,
+        ramp_steps=0,  # the documented run: reset jumps to the width before any dynamics
     )
     integ.setRandomNumberSeed(seed)
     sim = app.Simulation(pdb.topology, smoothed, integ, platform)
