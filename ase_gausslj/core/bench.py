@@ -147,6 +147,98 @@ def bench_liquid(model, pos, box, rc, w, anchors=True):
             "openmm_cpu1_ms": t_omm and 1e3 * t_omm}
 
 
+# -- ASE calculators on a periodic fcc crystal (issue 21) ---------------------------------
+
+def fcc_atoms(n_cells: int, seed: int = 0):
+    """fcc LJ crystal at its 0 K lattice constant (reduced units), rattled by 0.02."""
+    from ase.build import bulk
+
+    atoms = bulk("Ar", "fcc", a=2 ** (1 / 6) * np.sqrt(2), cubic=True).repeat((n_cells,) * 3)
+    atoms.rattle(0.02, seed=seed)
+    return atoms
+
+
+def _fcc_calcs(widths, rc):
+    """Name -> calculator factory: gausslj at each width, and ASAP when installed."""
+    from ..adapters.calculator import GaussianLJ
+
+    calcs = {f"gausslj_w{w:g}": (lambda w=w: GaussianLJ(rc=rc, width=w)) for w in widths}
+    if _have("asap3"):
+        from asap3 import LennardJones as AsapLJ
+
+        calcs["asap"] = lambda: AsapLJ([18], [1.0], [1.0], rCut=rc, modified=True)
+    return calcs
+
+
+def _kernel_timers(atoms, widths, rc):
+    """The pair loops alone on one Verlet list: smoothed kernel per width, bare LJ."""
+    from .verlet import _extend, csr_pairs
+
+    pos = atoms.positions.copy()
+    model = SmoothedLJ()
+    periodic = np.ones(3, dtype=bool)
+    nl = model.neighbor_list(pos, rc, atoms.cell.array.copy(), periodic)
+    ext = _extend(pos, nl.ghost_src, nl.ghost_shift, len(pos) + nl.ghost_src.size)
+    f_ext = np.empty_like(ext)
+    f = np.empty_like(pos)
+    none1, none3 = np.zeros(0), np.zeros((0, 3, 3))
+    timers = {"bare_lj_kernel": lambda: kernels.plain_lj_csr(ext, nl.start, nl.nbr, rc * rc,
+                                                            f_ext)}
+    for w in widths:
+        args = model.kernel_args(w, rc)
+        timers[f"kernel_w{w:g}"] = lambda args=args: csr_pairs(
+            pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types, 1, rc * rc, 1,
+            0.0, *args, f, none1, np.zeros((3, 3)), none3, False, False)
+    return timers
+
+
+def bench_fcc(n_cells: int, widths=(0.0, 0.3), rc: float = 3.0, repeats: int = 7,
+              calls: int = 10) -> dict:
+    """ms per E+F call (CPU time, median over interleaved repeats), one atom nudged by
+    1e-3 between calls; plus the pair loops alone on the same list."""
+    atoms0 = fcc_atoms(n_cells)
+    runs = {}
+    energies = {}
+    for name, make in _fcc_calcs(widths, rc).items():
+        atoms = atoms0.copy()
+        atoms.calc = make()
+        energies[name] = float(atoms.get_potential_energy())
+        atoms.get_forces()
+
+        def call(atoms=atoms):
+            for k in range(calls):
+                atoms.positions[k % len(atoms)] += 1e-3 * (1 - 2 * (k % 2))
+                atoms.get_potential_energy()
+                atoms.get_forces()
+        runs[name] = (call, calls)
+    for name, fn in _kernel_timers(atoms0, widths, rc).items():
+        fn()
+        runs[name] = ((lambda fn=fn: [fn() for _ in range(calls)]), calls)
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, (fn, k) in runs.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append((time.process_time() - t0) / k)
+    row = {"system": f"fcc N={len(atoms0)} periodic rc={rc:g}",
+           "n_atoms": len(atoms0), "energies": energies}
+    row.update({f"{name}_ms": 1e3 * float(np.median(t)) for name, t in times.items()})
+    return row
+
+
+def _print_fcc(rows, w):
+    print(f"\n| system | gausslj width 0 ms | width {w:g} ms | ASAP ms | ratio to ASAP |"
+          " kernel width 0 / smoothed / bare LJ ms | kernel ratio to bare |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        a = r.get("asap_ms")
+        g0, g3 = r["gausslj_w0_ms"], r[f"gausslj_w{w:g}_ms"]
+        k0, k3, kb = r["kernel_w0_ms"], r[f"kernel_w{w:g}_ms"], r["bare_lj_kernel_ms"]
+        ratio = "-" if a is None else f"{g0 / a:.2f} / {g3 / a:.2f}"
+        print(f"| {r['system']} | {g0:.2f} | {g3:.2f} | {'-' if a is None else f'{a:.2f}'} |"
+              f" {ratio} | {k0:.2f} / {k3:.2f} / {kb:.2f} | {k0 / kb:.2f} / {k3 / kb:.2f} |")
+
+
 def _parse(argv):
     ap = argparse.ArgumentParser(
         prog="gausslj bench", description=__doc__.split("\n")[0]
@@ -156,6 +248,10 @@ def _parse(argv):
     ap.add_argument("--no-ase-2000", action="store_true", help="skip ASE at N=2000 (slow)")
     ap.add_argument("--skip-anchors", action="store_true", help="no ASE / OpenMM timings")
     ap.add_argument("--no-liquid", action="store_true", help="skip the periodic liquid")
+    ap.add_argument("--fcc-cells", type=int, nargs="*", default=[10, 16],
+                    help="fcc crystals of 4 m^3 atoms through the ASE calculators, against "
+                         "ASAP when asap3 is installed (none: skip)")
+    ap.add_argument("--only-fcc", action="store_true", help="only the fcc/ASAP table")
     # scratch by default: the tracked results/ is written only when named explicitly
     ap.add_argument("--out", "--output", dest="out",
                     default="gausslj-results/benchmark_kernels.json",
@@ -218,16 +314,24 @@ def main(argv=None) -> int:
     rows = []
     info = {"width": w, "table_load_or_build_s": time.perf_counter() - t0,
             "numba_threads": int(os.environ.get("NUMBA_NUM_THREADS", 0)) or None}
-    for n in args.sizes:
+    fcc_rows = []
+    if args.fcc_cells and _have("ase"):
+        for m in args.fcc_cells:
+            fcc_rows.append(bench_fcc(m, widths=(0.0, w)))
+            print(fcc_rows[-1], flush=True)
+    for n in [] if args.only_fcc else args.sizes:
         rows.append(_cluster_row(model, n, w, args))
         print(rows[-1], flush=True)
-    if not args.no_liquid:
+    if not (args.no_liquid or args.only_fcc):
         pos, box = liquid()
         for rc in [3.0, 3.0 + 2 * np.sqrt(2) * w]:
             rows.append(bench_liquid(model, pos, box, rc, w, anchors=not args.skip_anchors))
             print(rows[-1], flush=True)
-    write_json(args.out, {"info": info, "rows": rows})
-    _print_table(rows)
+    write_json(args.out, {"info": info, "rows": rows, "fcc_ase": fcc_rows})
+    if rows:
+        _print_table(rows)
+    if fcc_rows:
+        _print_fcc(fcc_rows, w)
     return 0
 
 

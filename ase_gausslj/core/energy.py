@@ -16,9 +16,10 @@ import numpy as np
 
 from . import kernels
 from .defaults import R_CORE, WIDTH_MAX
-from .neighbors import check_cell, check_cutoff, check_pbc, neighbor_pairs
+from .neighbors import check_cell, check_cutoff, check_pbc
 from .table import get_table
 from .validation import check_finite, check_finite_nonneg, check_positions, check_width
+from .verlet import VerletList, csr_pairs
 
 __all__ = ["PairResult", "SmoothedLJ"]
 
@@ -28,6 +29,7 @@ _CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
 _NO_ATOMS = np.zeros(0)
 _NO_VIRIAL = np.zeros((3, 3))
 _NO_ATOM_VIRIALS = np.zeros((0, 3, 3))
+_NO_CELL = np.zeros((3, 3))
 
 
 @dataclass
@@ -97,7 +99,7 @@ class SmoothedLJ:
         self.sig_ij = (0.5 * (si + sj)).ravel()
         self.r_core = float(r_core)
         self.table = get_table(r_core=self.r_core, width_max=width_max)
-        self._nl = None
+        self._verlet: VerletList | None = None
         self._init_caches()
 
     def _init_caches(self) -> None:
@@ -109,7 +111,7 @@ class SmoothedLJ:
         # Atoms with a calculator): drop the caches, the copy rebuilds them on demand
         state = self.__dict__.copy()
         del state["_slices"]
-        state["_nl"] = None
+        state["_verlet"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -257,10 +259,11 @@ class SmoothedLJ:
                 want_atoms, bool(virial),
             )
         else:
-            pi, pj, sh = self._neighbors(pos, cutoff, cell, periodic, skin)
-            e = kernels.pairlist(
-                pos, pi, pj, sh, cutoff * cutoff, mode, ro2, types, self.nspec, *args,
-                forces, energies, vir, avir, want_atoms, bool(virial),
+            nl = self.neighbor_list(pos, cutoff, cell, periodic, skin, types)
+            e = csr_pairs(
+                pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types, self.nspec,
+                cutoff * cutoff, mode, ro2, *args, forces, energies, vir, avir, want_atoms,
+                bool(virial),
             )
         _check_result(e, forces, pos)
         return PairResult(
@@ -271,20 +274,19 @@ class SmoothedLJ:
             atom_virials=avir if (per_atom and virial) else None,
         )
 
-    def _neighbors(self, pos, cutoff, cell, periodic, skin):
+    def neighbor_list(self, pos, cutoff, cell, periodic, skin=None, types=None) -> VerletList:
+        """The Verlet list kept across calls, rebuilt only when :class:`VerletList` says so."""
         if skin is None:
             skin = 0.3 * float(self.species_sig.max())
-        cell_arr = np.zeros((3, 3)) if cell is None else cell
-        key = (len(pos), cutoff, skin, cell_arr.tobytes(), periodic.tobytes())
-        # one attribute read once: a thread sharing this driver sees a consistent list
-        nl = self._nl
-        if nl is not None and nl[0] == key:
-            moved = np.max(np.sum((pos - nl[4]) ** 2, axis=1)) if len(pos) else 0.0
-            if moved < (0.5 * skin) ** 2:
-                return nl[1:4]
-        pi, pj, sh = neighbor_pairs(pos, cutoff + skin, cell_arr, periodic)
-        self._nl = (key, pi, pj, sh, pos.copy())
-        return pi, pj, sh
+        # one attribute read once: a thread sharing this driver sees one consistent list
+        verlet = self._verlet
+        if verlet is None or verlet.skin != skin:
+            verlet = self._verlet = VerletList(skin)
+        cell_arr = _NO_CELL if cell is None else cell
+        if types is None:
+            types = self._types_for(len(pos))
+        verlet.update(pos, cutoff, cell_arr, periodic, types)
+        return verlet
 
     def batch_energy_forces(self, positions, width: float):
         """All-pairs energies (R,) and forces (R, N, 3) for replicas (R, N, 3)."""

@@ -37,6 +37,8 @@ __all__ = [
 
 _CHUNK = 1024
 _BLOCK = 256
+#: r segments of a table slice; the r^2 segments follow (:class:`.table.TableSlice`)
+N_RSEG = 5
 
 
 @nb.njit(cache=True)
@@ -46,13 +48,14 @@ def _pair_row(
 ):
     """``e[:n] = eps F(r / sig)`` and ``g[:n] = (dV/dr) / r`` from squared distances.
 
-    ``g`` is what a force needs (``F_i = g d``), and taking ``r^2`` in lets the width-0
-    path run without a square root or a second division, like a plain LJ loop.
-    The table lookup: segment by comparisons, interval by one multiply, cubic Hermite
-    coefficients of the slice. Rare pairs (segment 0, which adds the smoothed affine core
-    ``a + b M``; segment 1, which adds the smoothed kink at ``r_core``; beyond ``r_max``,
-    the heat-kernel series) are queued in ``rare`` and done in a second loop: their code
-    in the main loop slows every pair down, even untaken.
+    ``g`` is what a force needs (``F_i = g d``), and taking ``r^2`` in lets both paths run
+    without a square root or a second division, like a plain LJ loop: the width-0 path
+    is the analytic LJ, the table path looks common pairs up in the slice's segments
+    uniform in ``r^2`` (segment by comparisons, interval by one multiply, cubic Hermite
+    coefficients in ``r^2``, so ``g = 2 dV/d(r^2)``). Rare pairs (segment 0, which adds
+    the smoothed affine core ``a + b M``; segment 1, which adds the smoothed kink at
+    ``r_core``; beyond ``r_max``, the heat-kernel series) are queued in ``rare`` and done
+    in a second loop: their code in the main loop slows every pair down, even untaken.
     """
     if exact:
         rc2 = core[2] * core[2]
@@ -71,35 +74,36 @@ def _pair_row(
                 e[p] = eps * (core[0] + core[1] * rr * inv)
                 g[p] = eps * inv * core[1] / rr if rr > 0.0 else 0.0
         return
-    nseg = seg_n.size
-    r_max = seg_lo[nseg]
-    lo2 = seg_lo[2]
+    # common pairs: the cubic in x^2 = (r / sig)^2 of segment N_RSEG + k (k = 0..2)
+    s_lo = seg_lo[N_RSEG + 1]
+    s_1 = seg_lo[N_RSEG + 2]
+    s_2 = seg_lo[N_RSEG + 3]
+    s_hi = seg_lo[N_RSEG + 4]
     nrare = 0
     for p in range(n):
         t = tt[p]
         inv = prm[t, 1]
-        rr = np.sqrt(r2[p])
-        xp = rr * inv
-        if xp < lo2 or xp >= r_max:
+        x2 = r2[p] * inv * inv
+        if x2 < s_lo or x2 >= s_hi:
             rare[nrare] = p
             nrare += 1
             continue
-        # branch-free segment search: a data-dependent loop exit mispredicts
-        k = 2
-        for q in range(3, nseg):
-            k += xp >= seg_lo[q]
-        row, f = _locate(xp, seg_lo[k], seg_inv_h[k], seg_n[k], seg_off[k])
+        # branch-free segment choice: a data-dependent branch mispredicts
+        k = N_RSEG + (x2 >= s_1) + (x2 >= s_2)
+        row, f = _locate(x2, seg_lo[k + 1], seg_inv_h[k], seg_n[k], seg_off[k])
         vv, dd = _cubic(coef[t, row, 0], coef[t, row, 1], coef[t, row, 2], coef[t, row, 3],
                         f, seg_inv_h[k])
         e[p] = prm[t, 0] * vv
-        g[p] = prm[t, 0] * inv * dd / rr
+        # g = (dV/dr) / r = 2 dV/d(r^2)
+        g[p] = 2.0 * prm[t, 0] * inv * inv * dd
     for q in range(nrare):
         p = rare[q]
         t = tt[p]
         inv = prm[t, 1]
         rr = np.sqrt(r2[p])
         xp = rr * inv
-        if xp >= r_max:
+        # classified by x^2 as above, so a rounding of the square root cannot misfile it
+        if r2[p] * inv * inv >= s_hi:
             vv, dd = heat_tail_eval(xp, ta, tb, t)
         else:
             k = 0 if xp < seg_lo[1] else 1

@@ -57,7 +57,7 @@ from .closed_forms import (
     tail_coefficients,
 )
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
-from .kernels import pair_values
+from .kernels import N_RSEG, pair_values
 from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
 from .validation import check_finite_nonneg, check_r_core, check_width
 
@@ -85,6 +85,11 @@ class TableSlice:
     ``scalars = (sqrt(2) * width, c2 k(width), c3 k(width))``, where
     ``k(s) = exp(-(s / 0.05)^2)`` fades the kink subtraction out at widths where the
     kink is resolved by the grid anyway (and where ``K`` would grow like ``s^3``).
+
+    The layout arrays hold the table's ``N_RSEG`` r segments first, then three segments
+    uniform in ``r^2`` (bounds ``seg_lo[N_RSEG + 1:]``, rows after the r rows) covering
+    ``[seg_lo[2]^2, r_max^2)``, where the cubic is in ``r^2`` and holds ``V`` itself: the
+    kernels look the common pairs up there (no square root, no division).
     """
 
     width: float
@@ -118,6 +123,18 @@ def _hermite_coefficients(v, dv, seg_lo, seg_n):
         rows.append(c)
         start += n + 1
     return np.ascontiguousarray(np.concatenate(rows))
+
+
+def _r_cubic(r, coef, seg_lo, seg_inv_h, seg_off, seg_n):
+    """Value and r-derivative of the r cubics at ``r >= seg_lo[2]`` (where they hold V)."""
+    k = np.clip(np.searchsorted(seg_lo, r, side="right") - 1, 2, seg_n.size - 1)
+    u = (r - seg_lo[k]) * seg_inv_h[k]
+    i = np.minimum(u.astype(np.int64), seg_n[k] - 1)
+    f = u - i
+    c = coef[seg_off[k] + i]
+    v = c[:, 0] + f * (c[:, 1] + f * (c[:, 2] + f * c[:, 3]))
+    dv = (c[:, 1] + f * (2.0 * c[:, 2] + 3.0 * f * c[:, 3])) * seg_inv_h[k]
+    return v, dv
 
 
 def _lagrange_weights(nodes, x):
@@ -207,6 +224,26 @@ class SmoothedLJTable:
             [np.linspace(bounds[k], bounds[k + 1], int(self.seg_n[k]) + 1) for k in range(5)]
         )
         self._node_seg0 = int(self.seg_n[0]) + 1
+        self._layout_r2()
+
+    def _layout_r2(self):
+        """Segments uniform in ``r^2`` mirroring the r segments from ``r_core + 0.1`` on,
+        each as fine as the finest r spacing it covers (``dr^2 = 2 r_lo dr``), so the
+        kernels' common pairs need neither a square root nor a division."""
+        lo = self.seg_lo[N_RSEG - 3 :] ** 2
+        n_r = self.seg_n[N_RSEG - 3 :]
+        h_r = np.diff(self.seg_lo[N_RSEG - 3 :]) / n_r
+        sq_n = np.array([math.ceil((lo[k + 1] - lo[k]) / (2.0 * math.sqrt(lo[k]) * h_r[k]))
+                         for k in range(3)], dtype=np.int64)
+        off = int(self.seg_n.sum())
+        # the kernels' combined layout: r segments, then the r^2 ones (see TableSlice)
+        self.layout_lo = np.concatenate([self.seg_lo, lo])
+        self.layout_inv_h = np.concatenate([self.seg_inv_h, sq_n / np.diff(lo)])
+        self.layout_n = np.concatenate([self.seg_n, sq_n])
+        self.layout_off = np.concatenate(
+            [self.seg_off, off + np.concatenate([[0], np.cumsum(sq_n)[:-1]])]).astype(np.int64)
+        self._sq_nodes = np.sqrt(np.concatenate(
+            [np.linspace(lo[k], lo[k + 1], int(sq_n[k]) + 1) for k in range(3)]))
 
     def _layout_widths(self, width_step):
         c = _W_C
@@ -315,11 +352,19 @@ class SmoothedLJTable:
             v = lw @ self._v_ext[idx]
             dv = lw @ self._dv_ext[idx]
         coef = _hermite_coefficients(v, dv, self.seg_lo, self.seg_n)
+        # the r^2 rows: the r cubic's value and slope at the r^2 nodes (dV/d(r^2) =
+        # V'/2r), interpolated again; both grids are fine, so the two errors stay of the
+        # r table's size (tests/core/test_table.py checks the result against quadrature)
+        r = self._sq_nodes
+        vs, dvs = _r_cubic(r, coef, self.seg_lo, self.seg_inv_h, self.seg_off, self.seg_n)
+        sq = _hermite_coefficients(vs, dvs / (2.0 * r), self.layout_lo[N_RSEG + 1 :],
+                                   self.layout_n[N_RSEG:])
         ta, tb = tail_coefficients(w, TAIL_TERMS)
         return TableSlice(
-            width=w, coef=coef, seg_lo=self.seg_lo, seg_inv_h=self.seg_inv_h,
-            seg_off=self.seg_off, seg_n=self.seg_n, core=self.core, scalars=self._scalars(w),
-            tail_a=ta, tail_b=tb,
+            width=w, coef=np.ascontiguousarray(np.concatenate([coef, sq])),
+            seg_lo=self.layout_lo, seg_inv_h=self.layout_inv_h, seg_off=self.layout_off,
+            seg_n=self.layout_n, core=self.core, scalars=self._scalars(w), tail_a=ta,
+            tail_b=tb,
         )
 
     def evaluate(self, r, width):
