@@ -27,7 +27,7 @@ from contextlib import contextmanager
 import numba as nb
 import numpy as np
 
-from .kernels import allpairs_batch
+from .kernels import N_RSEG, allpairs_batch
 
 __all__ = ["supports", "batch_energy_forces"]
 
@@ -108,6 +108,90 @@ def _batch(pos, eps, inv, c0, c1, rc, energies, forces):
             forces[r, a, 2] = fz[a]
 
 
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _row_table(n, i, xs, ys, zs, fx, fy, fz, eps, inv2, coef, lo, ih, off, cnt):
+    """Pairs ``(i, j > i)`` at width > 0 from the slice's cubics in ``r^2``.
+
+    Returns the row's energy / eps and how many of its pairs fall outside the ``r^2``
+    segments (inside ``r_core + 0.1`` or beyond ``r_max``, or non-finite); those count
+    zero here and the caller redoes the replica with the general kernel. Branch-free (the
+    out-of-range pairs are looked up at the first node and masked), so it vectorizes
+    with gathers; the formulas are ``kernels._pair_row``'s.
+    """
+    xi = xs[i]
+    yi = ys[i]
+    zi = zs[i]
+    e = 0.0
+    gxi = 0.0
+    gyi = 0.0
+    gzi = 0.0
+    nrare = 0
+    for j in range(i + 1, n):
+        dx = xs[j] - xi
+        dy = ys[j] - yi
+        dz = zs[j] - zi
+        x2 = (dx * dx + dy * dy + dz * dz) * inv2
+        ok = x2 >= lo[0] and x2 < lo[3]
+        xc = x2 if ok else lo[0]
+        k = (xc >= lo[1]) + (xc >= lo[2])
+        u = (xc - lo[k]) * ih[k]
+        ii = min(int(u), cnt[k] - 1)
+        row = off[k] + ii
+        f = u - ii
+        c1 = coef[row, 1]
+        c2 = coef[row, 2]
+        c3 = coef[row, 3]
+        v = coef[row, 0] + f * (c1 + f * (c2 + f * c3))
+        d = (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * ih[k]
+        nrare += 0 if ok else 1
+        e += v if ok else 0.0
+        g = 2.0 * inv2 * d if ok else 0.0
+        gxi += g * dx
+        gyi += g * dy
+        gzi += g * dz
+        fx[j] -= eps * g * dx
+        fy[j] -= eps * g * dy
+        fz[j] -= eps * g * dz
+    fx[i] += eps * gxi
+    fy[i] += eps * gyi
+    fz[i] += eps * gzi
+    return e, nrare
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _batch_table(pos, eps, inv, coef, lo, ih, off, cnt, energies, forces, rare):
+    """Width > 0 energies and forces of every replica; ``rare[r]`` marks a replica with
+    pairs the r^2 segments do not cover (to be redone by the general kernel)."""
+    nrep, n, _ = pos.shape
+    xs = np.empty(n)
+    ys = np.empty(n)
+    zs = np.empty(n)
+    fx = np.empty(n)
+    fy = np.empty(n)
+    fz = np.empty(n)
+    for r in range(nrep):
+        for a in range(n):
+            xs[a] = pos[r, a, 0]
+            ys[a] = pos[r, a, 1]
+            zs[a] = pos[r, a, 2]
+            fx[a] = 0.0
+            fy[a] = 0.0
+            fz[a] = 0.0
+        e = 0.0
+        nr = 0
+        for i in range(n - 1):
+            de, dn = _row_table(n, i, xs, ys, zs, fx, fy, fz, eps, inv * inv, coef, lo, ih,
+                                off, cnt)
+            e += de
+            nr += dn
+        energies[r] = eps * e
+        rare[r] = nr > 0
+        for a in range(n):
+            forces[r, a, 0] = fx[a]
+            forces[r, a, 1] = fy[a]
+            forces[r, a, 2] = fz[a]
+
+
 @nb.njit(cache=True, parallel=True)
 def _batch_parallel(n_chunks, pos, eps, inv, c0, c1, rc, energies, forces):
     """:func:`_batch` over ``n_chunks`` contiguous blocks of replicas, one per thread."""
@@ -116,6 +200,25 @@ def _batch_parallel(n_chunks, pos, eps, inv, c0, c1, rc, energies, forces):
         lo = c * nrep // n_chunks
         hi = (c + 1) * nrep // n_chunks
         _batch(pos[lo:hi], eps, inv, c0, c1, rc, energies[lo:hi], forces[lo:hi])
+
+
+def _smoothed(pos, args, energies, forces, threads):
+    """Width > 0: the fused r^2-table loop, then the general kernel for the replicas with
+    pairs outside its segments (close contacts inside ``r_core + 0.1``, or beyond
+    ``r_max``)."""
+    prm, coef, seg_lo, seg_inv_h, seg_off, seg_n = args[1:7]
+    rare = np.zeros(pos.shape[0], dtype=np.bool_)
+    _batch_table(pos, float(prm[0, 0]), float(prm[0, 1]), coef[0], seg_lo[N_RSEG + 1:],
+                 seg_inv_h[N_RSEG:], seg_off[N_RSEG:], seg_n[N_RSEG:], energies, forces, rare)
+    redo = np.flatnonzero(rare)
+    if redo.size:
+        types = np.zeros(pos.shape[1], dtype=np.int64)
+        e2 = np.empty(redo.size)
+        f2 = np.empty((redo.size,) + pos.shape[1:])
+        with _threads(threads):
+            allpairs_batch(np.ascontiguousarray(pos[redo]), types, 1, *args, e2, f2)
+        energies[redo] = e2
+        forces[redo] = f2
 
 
 @contextmanager
@@ -175,9 +278,7 @@ def batch_energy_forces(potential, positions: np.ndarray, width: float, *,
         else:
             _batch(pos, *scal, energies, forces)
     else:
-        types = np.zeros(pos.shape[1], dtype=np.int64)
-        with _threads(threads):
-            allpairs_batch(pos, types, 1, *args, energies, forces)
+        _smoothed(pos, args, energies, forces, threads)
     if not np.all(np.isfinite(energies)):
         raise FloatingPointError("non-finite energy in a replica")
     return energies, forces

@@ -102,3 +102,18 @@ def test_non_finite_energy_raises():
     x[1, 3, 0] = np.nan
     with pytest.raises(FloatingPointError):
         batch_energy_forces(SmoothedLJ(), x, 0.0)
+
+
+@pytest.mark.parametrize("width", [0.02, 0.3, 1.9])
+def test_fused_table_loop_and_close_contact_fallback(width):
+    """Replicas without close contacts take the fused r^2-table loop, the one with a pair
+    inside r_core + 0.1 the general kernel; both must agree with the general kernel."""
+    rng = np.random.default_rng(5)
+    g = np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    x = 1.12 * g[None] + 0.03 * rng.normal(size=(4, 27, 3))
+    x[3, 1] = x[3, 0] + [0.5, 0.0, 0.0]  # one close contact in the last replica
+    pot = SmoothedLJ()
+    e, f = batch_energy_forces(pot, x, width)
+    e_ref, f_ref = pot.batch_energy_forces(x, width)
+    np.testing.assert_allclose(e, e_ref, rtol=1e-12)
+    np.testing.assert_allclose(f, f_ref, rtol=1e-10, atol=1e-12 * np.abs(f_ref).max())
