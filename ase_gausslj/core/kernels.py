@@ -24,7 +24,7 @@ import numba as nb
 import numpy as np
 
 from .closed_forms import cone_eval, heat_tail_eval, kink_eval
-from .plain_lj import plain_lj_allpairs, plain_lj_pairlist
+from .plain_lj import plain_lj_allpairs, plain_lj_csr, plain_lj_pairlist
 
 __all__ = [
     "allpairs",
@@ -32,6 +32,7 @@ __all__ = [
     "pair_values",
     "pairlist",
     "plain_lj_allpairs",
+    "plain_lj_csr",
     "plain_lj_pairlist",
 ]
 
