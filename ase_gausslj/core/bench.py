@@ -172,7 +172,8 @@ def _fcc_calcs(widths, rc):
 
 def _kernel_timers(atoms, widths, rc):
     """The pair loops alone on one Verlet list: smoothed kernel per width, bare LJ."""
-    from .verlet import _extend, csr_pairs
+    from .csr_kernels import csr_pairs
+    from .verlet import _extend
 
     pos = atoms.positions.copy()
     model = SmoothedLJ()

@@ -15,11 +15,12 @@ from functools import lru_cache
 import numpy as np
 
 from . import kernels
+from .csr_kernels import csr_pairs
 from .defaults import R_CORE, WIDTH_MAX
 from .neighbors import check_cell, check_cutoff, check_pbc
 from .table import get_table
 from .validation import check_finite, check_finite_nonneg, check_positions, check_width
-from .verlet import VerletList, csr_pairs
+from .verlet import VerletList
 
 __all__ = ["PairResult", "SmoothedLJ"]
 
