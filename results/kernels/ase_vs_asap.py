@@ -3,7 +3,8 @@
 Generator of the before/after rows of ``results/kernels/issue21_before_after.json``:
 ``OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 PYTHONPATH=<tree>
 python results/kernels/ase_vs_asap.py 10 16`` (4 m^3 atoms per argument). One atom nudged
-by 1e-3 between calls, energy then forces, CPU time, median of 7 interleaved repeats.
+by 1e-3 between calls, ``get_forces()`` per call (``--e-then-f``: energy, then forces;
+ASAP then runs two passes), CPU time, median of 7 interleaved repeats.
 """
 
 import json
@@ -18,13 +19,17 @@ import ase_gausslj
 from ase_gausslj import GaussianLJ
 
 
-def timed_calls(atoms, calls=10):
+def timed_calls(atoms, calls=10, both=False):
     def call():
         for c in range(calls):
             atoms.positions[c] += 1e-3 * (1 - 2 * (c % 2))
-            atoms.get_potential_energy()
+            if both:
+                atoms.get_potential_energy()
             atoms.get_forces()
     return call
+
+
+BOTH = "--e-then-f" in sys.argv
 
 
 def main(cells):
@@ -39,7 +44,7 @@ def main(cells):
         for name, make in calcs.items():
             at = at0.copy()
             at.calc = make()
-            runs[name] = timed_calls(at)
+            runs[name] = timed_calls(at, both=BOTH)
             runs[name]()
             print(name, at.get_potential_energy())
         ts = {name: [] for name in runs}
@@ -56,4 +61,4 @@ def main(cells):
 
 
 if __name__ == "__main__":
-    main([int(x) for x in sys.argv[1:]] or [10, 16])
+    main([int(x) for x in sys.argv[1:] if not x.startswith("--")] or [10, 16])
