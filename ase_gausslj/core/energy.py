@@ -20,7 +20,7 @@ from .defaults import R_CORE, WIDTH_MAX
 from .neighbors import check_cell, check_cutoff, check_pbc
 from .table import get_table
 from .validation import check_finite, check_finite_nonneg, check_positions, check_width
-from .verlet import VerletList
+from .verlet import CSRList, VerletList
 
 __all__ = ["PairResult", "SmoothedLJ"]
 
@@ -275,8 +275,9 @@ class SmoothedLJ:
             atom_virials=avir if (per_atom and virial) else None,
         )
 
-    def neighbor_list(self, pos, cutoff, cell, periodic, skin=None, types=None) -> VerletList:
-        """The Verlet list kept across calls, rebuilt only when :class:`VerletList` says so."""
+    def neighbor_list(self, pos, cutoff, cell, periodic, skin=None, types=None) -> CSRList:
+        """The Verlet list kept across calls (rebuilt only when :class:`VerletList` says
+        so), as an immutable :class:`CSRList`."""
         if skin is None:
             skin = 0.3 * float(self.species_sig.max())
         # one attribute read once: a thread sharing this driver sees one consistent list
@@ -286,8 +287,7 @@ class SmoothedLJ:
         cell_arr = _NO_CELL if cell is None else cell
         if types is None:
             types = self._types_for(len(pos))
-        verlet.update(pos, cutoff, cell_arr, periodic, types)
-        return verlet
+        return verlet.update(pos, cutoff, cell_arr, periodic, types)
 
     def batch_energy_forces(self, positions, width: float):
         """All-pairs energies (R,) and forces (R, N, 3) for replicas (R, N, 3)."""

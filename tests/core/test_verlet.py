@@ -112,3 +112,16 @@ def test_small_cell_images_of_images_and_virial():
     np.testing.assert_allclose(full.forces, res.forces, atol=1e-10)
     assert full.energies.sum() == pytest.approx(res.energy, rel=1e-12)
     np.testing.assert_allclose(full.atom_virials.sum(axis=0), full.virial, atol=1e-10)
+
+
+def test_driver_with_a_kept_list_pickles():
+    """A driver holding a Verlet list pickles (process pools) and computes the same."""
+    import pickle
+
+    pos, cell = _crystal(seed=6)
+    model = SmoothedLJ()
+    res = _check(model, pos, cell, True, 0.3)
+    copy = pickle.loads(pickle.dumps(model))
+    again = copy.compute(pos, 0.3, cutoff=RC, cell=cell, pbc=True, cutoff_mode="shift",
+                         skin=SKIN)
+    assert again.energy == pytest.approx(res.energy, rel=1e-12)
