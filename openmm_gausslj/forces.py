@@ -52,7 +52,7 @@ from .table import (
     TableGrid,
     make_table_function,
     table_values,
-    tail_coefficients,
+    series_coefficients,
 )
 
 __all__ = [
@@ -69,7 +69,7 @@ __all__ = [
     "to_kj",
     "safe_sigmas",
     "table_width_limit",
-    "tail_coefficients",
+    "series_coefficients",
     "width_max_parameter",
     "ONE_4PI_EPS0",
 ]
