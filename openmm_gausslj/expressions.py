@@ -26,6 +26,9 @@ __all__ = [
     "reduced_expression",
     "coulomb_terms",
     "coulomb_correction_expression",
+    "coulomb_correction_terms",
+    "ERFC_TABLE_NAME",
+    "ERFC_U_MAX",
     "coulomb_max_parameter",
     "SAFE_R",
 ]
@@ -125,15 +128,42 @@ def coulomb_max_parameter(width_parameter: str = WIDTH_PARAMETER) -> str:
     return f"{width_parameter}_max_coulomb"
 
 
-def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) -> str:
-    """Lepton energy ``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r``, zero at width 0.
+ERFC_TABLE_NAME = "gausslj_erfc"
+"""Name of the tabulated ``erfc(u)`` inside the forces carrying the Coulomb correction."""
+
+ERFC_U_MAX = 5.0
+"""The ``erfc`` table ends at ``u = r / 2w = 5`` (``erfc(5) = 1.5e-12``); it is 0 beyond."""
+
+
+def coulomb_correction_terms(
+    prefactor: str, r: str, width_parameter: str, cutoff: float | None = None
+) -> tuple[str, list[str]]:
+    """``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r``: the term to append and its sub-expressions.
 
     Added to an exact Coulomb pair term (``qq / r``, reaction field or PME, all of which
     share the ``1/r`` singular part) it gives the Gaussian-smoothed ``qq erf(r / 2w) / r``.
-    The correction decays like ``exp(-r^2 / 4 w^2)``: it fits inside a cutoff ``rc`` for
+    ``erfc`` is the tabulated :data:`ERFC_TABLE_NAME` (:func:`erfc_table_function`): zero,
+    and nearly free, beyond ``u = 5``, i.e. for all but the closest pairs (Lepton's ``erfc``
+    costs as much as the whole LJ). The correction fits inside a cutoff ``rc`` for
     ``w <= rc / 8`` (``erfc(4) = 1.5e-8``); beyond that width (the constant global parameter
-    :func:`coulomb_max_parameter`) the energy is divided by zero (never silently truncated).
-    At width 0 the floor 1e-10 nm makes ``erfc(r / 2e-10) = 0`` for every real distance.
+    :func:`coulomb_max_parameter`) the energy is divided by zero (never silently
+    truncated). ``cutoff`` (nm) multiplies it by ``step(cutoff - r)`` (a correction cutoff
+    shorter than its force's). At width 0 the floor 1e-10 nm puts every real distance
+    beyond the table: exactly 0.
+    """
+    guard = f"step({coulomb_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - {width_parameter})"
+    cut = "" if cutoff is None else f"*step({float(cutoff)!r} - {r})"
+    return f" - {ONE_4PI_EPS0!r}*{prefactor}*gerfc/{r}/{guard}{cut}", [
+        f"gerfc = {ERFC_TABLE_NAME}({r}/(2*gwc))",
+        f"gwc = max({width_parameter}, {_NAN_GUARD_FLOOR!r})",
+    ]
+
+
+def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) -> str:
+    """Lepton energy ``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r`` with Lepton's own ``erfc``.
+
+    For forces that cannot hold a tabulated function (``CustomBondForce``: the few
+    exception pairs); otherwise as :func:`coulomb_correction_terms`.
     """
     guard = f"step({coulomb_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - {width_parameter})"
     return (
