@@ -73,8 +73,9 @@ def reduced_expression(
     """Lepton statements: energy ``eps * F(x, y)`` with the out-of-table guard.
 
     ``F`` is the table inside its reach ``x < b(y)`` and the heat-kernel series beyond
-    (:mod:`openmm_gausslj.table`). Pairs beyond the reach and pairs with ``eps = 0`` get a ``z`` beyond the table
-    (a ``Continuous2DFunction`` is zero there, at almost no cost) and a harmless ``x``.
+    (:mod:`openmm_gausslj.table`). Pairs beyond the reach and pairs with ``eps = 0`` get
+    a ``z`` beyond the table (a ``Continuous2DFunction`` is zero there, at almost no cost),
+    the latter also a harmless ``x``.
     The energy is divided by ``step(y_max - y)``: a width beyond the table is never
     evaluated silently (the energy becomes infinite or NaN). With ``exact_at_zero`` the
     width-0 core uses the analytic affine regularized LJ; beyond the core, width 0 is the

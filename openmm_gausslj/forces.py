@@ -53,8 +53,8 @@ from .table import (
     TABLE_NAME,
     TableGrid,
     make_table_function,
-    table_values,
     series_coefficients,
+    table_values,
 )
 
 __all__ = [
