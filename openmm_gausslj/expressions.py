@@ -97,7 +97,8 @@ def reduced_expression(
         "gi2 = 1/(gxs*gxs)",
         f"gxs = select({eps}, gx, 1)",
         # beyond the reach and without LJ: z out of the table's range, where it costs ~0
-        f"gz = select(gfar, {_OUT_OF_TABLE!r}, {grid.z_expression('gx', 'gx*gx')})",
+        f"gz = select(gfar, {_OUT_OF_TABLE!r}, {grid.z_expression('gu', 'gu*gu')})",
+        f"gu = {grid.scale_expression('gx', 'gy')}",
         f"gfar = select({eps}, step(gx - ({grid.reach_expression('gy')})), 1)",
         "gp = sqrt(gy)",
         f"gx = {x}",

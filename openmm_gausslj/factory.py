@@ -128,13 +128,15 @@ def _split_nonbonded(out, k, region, opts, common, plan) -> None:
                          "smooth_coulomb=True cannot follow changing charges")
     if smooth_q:
         method, cutoff = _coulomb_cutoff(pair, opts["coulomb_cutoff"])
-    # the correction rides in the LJ force's pair loop unless a switching function (which
-    # would switch it too) needs it apart
+    # the correction rides in the LJ force's pair loop; a switching function would switch
+    # it too, so its width limit becomes switch / 8 (erfc(4) = 1.5e-8 where it acts)
     merged = None
-    if smooth_q and has_lj and pair.switch is None:
+    if smooth_q and has_lj:
         same = method == pair.method and cutoff == pair.cutoff
-        merged = CoulombCorrection(q, coulomb_width_limit(method, cutoff),
+        reach = cutoff if pair.switch is None else min(cutoff, pair.switch)
+        merged = CoulombCorrection(q, coulomb_width_limit(method, reach),
                                    None if same else cutoff)
+        plan["coulomb_limit"] = min(plan["coulomb_limit"], merged.limit)
     if has_lj:
         smoothed = region[0] if region is not None else np.arange(pair.n)
         for i in smoothed:
@@ -277,10 +279,11 @@ def smooth_system(
         Keep the 1-4 pairs (exceptions) exact.
     coulomb_cutoff : float or Quantity, optional
         Cutoff (nm) of the smoothed-Coulomb correction (default: the NonbondedForce's; none
-        for NoCutoff). The correction ``erfc(r / 2w) / r`` is negligible beyond ``8 w``, so
-        0.4 nm serves widths up to 0.05 nm at a fraction of the cost (the width is then
-        limited to ``coulomb_cutoff / 8``). GPU platforms want one cutoff per force group:
-        move the correction ("GaussLJCoulomb") to its own group there.
+        for NoCutoff). The correction ``erfc(r / 2w) / r`` is negligible beyond ``8 w``
+        and rides in the smoothed LJ force's pair loop ("GaussLJ"; a tabulated ``erfc``,
+        free beyond ``10 w``), so a shorter cutoff no longer saves time; it only limits the
+        width to ``coulomb_cutoff / 8`` (with a switching function: ``switch / 8``). A
+        separate "GaussLJCoulomb" force remains only where no LJ pair force carries it.
     positions : array_like or Quantity, optional
         If given, ``ValueError`` naming the first smoothed LJ pair closer than
         ``r_core * sigma_ij``, where width 0 (the regularized LJ) differs from the original.

@@ -2,29 +2,33 @@
 
 How ``F`` is evaluated
 ----------------------
-With ``x = r / sig_ij`` and ``y = w / sig_ij``, far from the regularized core ``F`` is its
-heat-kernel series (:func:`series_coefficients`):
+With ``x = r / sig_ij`` and ``y = w / sig_ij``, beyond the table's reach
+``b(y) = r_core + 16 y`` ``F`` is its heat-kernel series (:func:`series_coefficients`)
 
     A(x, y) = 4 x^-12 sum_k a12_k q^k - 4 x^-6 sum_k a6_k q^k,   q = y^2 / x^2,
 
-accurate to < 2e-7 (relative to ``max(|F|, 4 x^-6)``, measured against the quadrature up
-to ``y = 2.3``) for ``x >= b(y) = c0 + c1 y`` (``c0 = r_core``, ``c1 = 16``, 8 and 10
-terms): there ``q <= 1 / c1^2`` and the core's influence ``exp(-(x - r_core)^2 / 4 y^2)``
-is below 1e-27. Only inside ``x < b(y)`` is ``F`` a natural bicubic spline of
+8 and 10 terms: there ``q <= 1/256`` and the regularized core's influence
+``~exp(-(x - r_core)^2 / 4 y^2)`` is below 1e-27, so ``A`` is within 2e-7 of the
+quadrature (relative to ``max(|F|, 4 x^-6)``, measured up to ``y = 2.3``). At width 0,
+``b = r_core`` and ``A`` is the plain LJ: every pair beyond the core is exact.
 
-    t = x / b(y)      in [0, 1]
-    p = sqrt(y)       in [0, sqrt(y_max)]
+Inside the reach ``F`` is a natural bicubic spline of
 
-A ``Continuous2DFunction`` is zero outside its range and costs almost nothing there, so
-pairs beyond ``b(y)`` (most pairs inside a cutoff at force-field widths) and pairs without
-LJ (``epsilon = 0``, whose ``t`` the expression moves out of range) pay only the short
-polynomial. At width 0, ``b = r_core``: every pair beyond the core gets the exact LJ.
+    z = a u / sqrt(u^2 + c1^2) + (1 - a) u / sqrt(u^2 + c2^2),   u = x / (1 + k_scale y)
+    p = sqrt(y)                                                 in [0, sqrt(y_max)]
 
-Because ``F`` is even in ``x`` and in ``p``, the table has mirrored ghost nodes below
-``t = 0`` and ``p = 0`` and exact nodes above ``t = 1`` and ``p_max``, so the spline's
-natural end conditions do not spoil the accuracy at ``x = 0``, at ``b(y)``, at width 0
-or at ``y_max``. See ``docs/openmm.md`` for the measured errors and
-``tests/openmm/test_openmm_forces.py`` for the check.
+``u`` is ``x`` at small widths (the regularization's kink at ``r_core`` stays put across
+the ``p`` nodes) and distance in units of the smoothing at large ones (where ``F`` varies
+on the scale ``y``); ``z`` puts nodes near the core and the LJ well; ``p`` concentrates
+nodes at small widths. Because ``F`` is even in ``x`` and in ``p``, mirrored ghost nodes
+sit below ``z = 0`` and ``p = 0`` and exact nodes above the largest reach and
+``p_max``, so the spline's natural end conditions do not spoil the accuracy there.
+
+The expression hands the spline a ``z`` beyond its range for pairs beyond the reach and
+for pairs without LJ (``epsilon = 0``): a ``Continuous2DFunction`` is zero outside its
+range and costs almost nothing there, so at force-field widths most pairs inside a cutoff
+pay only the short polynomial. See ``docs/openmm.md`` for the measured errors and
+``tests/openmm/test_openmm_forces.py`` for the checks.
 """
 
 from __future__ import annotations
@@ -48,13 +52,14 @@ __all__ = [
     "table_values",
     "make_table_function",
     "series_coefficients",
+    "round_significant",
 ]
 
 TABLE_NAME = "gausslj_F"
 """Name of the tabulated function inside the generated forces."""
 
 _FIELDS = ("nz", "np_", "a", "c1", "c2", "width_max", "r_core", "ghost", "k_reach",
-           "terms6", "terms12")
+           "terms6", "terms12", "k_scale")
 
 
 class TableGrid:
@@ -79,23 +84,28 @@ class TableGrid:
         used (``q = y^2 / x^2 <= 1 / k_reach^2``).
     terms6, terms12 : int
         Terms of the heat-kernel series of ``x^-6`` and ``x^-12`` beyond ``b(y)``.
+    k_scale : float
+        The map acts on ``u = x / (1 + k_scale y)``: distances in units of the smoothing
+        at large widths (where ``F`` varies on the scale ``y``), plain ``x`` at small ones
+        (where the kink at ``r_core`` must not move across the ``p`` nodes).
     """
 
     __slots__ = _FIELDS
 
     def __init__(
         self,
-        nz: int = 800,
-        np_: int = 250,
+        nz: int = 380,
+        np_: int = 76,
         a: float = 0.35,
         c1: float = 1.2,
-        c2: float = 8.0,
+        c2: float = 4.0,
         width_max: float = WIDTH_MAX,
         r_core: float = R_CORE,
         ghost: int = 4,
         k_reach: float = 16.0,
         terms6: int = 8,
         terms12: int = 10,
+        k_scale: float = 2.0,
     ) -> None:
         if int(ghost) < 0:
             raise ValueError(f"ghost must be >= 0, got {ghost}")
@@ -120,6 +130,9 @@ class TableGrid:
         self.width_max, self.r_core = float(width_max), float(r_core)
         self.k_reach = float(k_reach)
         self.terms6, self.terms12 = int(terms6), int(terms12)
+        if not (np.isfinite(k_scale) and 0.0 <= k_scale < 16.0):
+            raise ValueError(f"k_scale must be in [0, 16), got {k_scale!r}")
+        self.k_scale = float(k_scale)
         if not self.z_nodes()[-1] < 1.0:
             raise ValueError(f"nz = {nz} leaves the ghost nodes beyond z = 1 (x = inf); "
                              "use more nodes")
@@ -154,9 +167,14 @@ class TableGrid:
             f"{1 - self.a!r}*{x}/sqrt({x2} + {self.c2**2!r})"
         )
 
+    def scale_expression(self, x: str, y: str) -> str:
+        """``u = x / (1 + k_scale y)`` as a Lepton expression."""
+        return f"{x}/(1 + {self.k_scale!r}*{y})" if self.k_scale else x
+
     def z_end(self) -> float:
-        """``z`` of the largest reach ``b(y)`` over the ``p`` nodes (ghosts included)."""
-        return float(self.z_of_x(self.reach(self.p_nodes()[-1] ** 2)))
+        """``z`` of the largest reach ``b(y) / (1 + k_scale y)`` (increasing in ``y``)."""
+        y = self.p_nodes()[-1] ** 2
+        return float(self.z_of_x(self.reach(y) / (1.0 + self.k_scale * y)))
 
     def z_nodes(self) -> np.ndarray:
         """Nodes in ``z``: ``ghost`` mirrored below 0, uniform up to ``z_end``, ``ghost`` above."""
@@ -185,8 +203,8 @@ class TableGrid:
 
     def node_points(self) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of every node, shape ``(nz, np_)`` (``x >= 0``: ``F`` is even)."""
-        xg, yg = np.meshgrid(self.x_of_z(self.z_nodes()), self.p_nodes() ** 2, indexing="ij")
-        return xg, yg
+        ug, yg = np.meshgrid(self.x_of_z(self.z_nodes()), self.p_nodes() ** 2, indexing="ij")
+        return ug * (1.0 + self.k_scale * yg), yg
 
 
 def series_coefficients(grid: TableGrid) -> tuple[list[float], list[float]]:
@@ -289,6 +307,18 @@ def table_values(grid: TableGrid = DEFAULT_GRID, source: str = "exact") -> np.nd
     return _table_values_cached(grid.key(), source)
 
 
+SIGNIFICANT_DIGITS = 8
+"""Digits of the values handed to OpenMM: 5e-9 relative, far below the spline's error and
+single precision (the CPU and GPU kernels), and ~25 % fewer bytes of System XML (OpenMM
+writes the shortest representation of each double)."""
+
+
+def round_significant(values, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant decimal digits."""
+    v = np.asarray(values, dtype=np.float64)
+    return np.array([float(f"{x:.{digits}g}") for x in v.ravel()]).reshape(v.shape)
+
+
 def make_table_function(
     grid: TableGrid = DEFAULT_GRID, values=None
 ) -> mm.Continuous2DFunction:
@@ -304,6 +334,7 @@ def make_table_function(
         raise ValueError(f"values must be {grid.nz * grid.np_} finite numbers")
     t = grid.z_nodes()
     p = grid.p_nodes()
+    values = round_significant(values)
     return mm.Continuous2DFunction(
         grid.nz, grid.np_, values, float(t[0]), float(t[-1]), float(p[0]), float(p[-1])
     )
