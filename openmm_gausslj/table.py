@@ -94,8 +94,8 @@ class TableGrid:
 
     def __init__(
         self,
-        nz: int = 380,
-        np_: int = 76,
+        nz: int = 360,
+        np_: int = 90,
         a: float = 0.35,
         c1: float = 1.2,
         c2: float = 4.0,
@@ -307,8 +307,8 @@ def table_values(grid: TableGrid = DEFAULT_GRID, source: str = "exact") -> np.nd
     return _table_values_cached(grid.key(), source)
 
 
-SIGNIFICANT_DIGITS = 8
-"""Digits of the values handed to OpenMM: 5e-9 relative, far below the spline's error and
+SIGNIFICANT_DIGITS = 7
+"""Digits of the values handed to OpenMM: 5e-8 relative, far below the spline's error and
 single precision (the CPU and GPU kernels), and ~25 % fewer bytes of System XML (OpenMM
 writes the shortest representation of each double)."""
 
