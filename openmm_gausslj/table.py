@@ -52,7 +52,6 @@ __all__ = [
     "table_values",
     "make_table_function",
     "series_coefficients",
-    "round_significant",
 ]
 
 TABLE_NAME = "gausslj_F"
@@ -94,8 +93,8 @@ class TableGrid:
 
     def __init__(
         self,
-        nz: int = 360,
-        np_: int = 90,
+        nz: int = 560,
+        np_: int = 140,
         a: float = 0.35,
         c1: float = 1.2,
         c2: float = 4.0,
@@ -307,18 +306,6 @@ def table_values(grid: TableGrid = DEFAULT_GRID, source: str = "exact") -> np.nd
     return _table_values_cached(grid.key(), source)
 
 
-SIGNIFICANT_DIGITS = 7
-"""Digits of the values handed to OpenMM: 5e-8 relative, far below the spline's error and
-single precision (the CPU and GPU kernels), and ~25 % fewer bytes of System XML (OpenMM
-writes the shortest representation of each double)."""
-
-
-def round_significant(values, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant decimal digits."""
-    v = np.asarray(values, dtype=np.float64)
-    return np.array([float(f"{x:.{digits}g}") for x in v.ravel()]).reshape(v.shape)
-
-
 def make_table_function(
     grid: TableGrid = DEFAULT_GRID, values=None
 ) -> mm.Continuous2DFunction:
@@ -334,7 +321,6 @@ def make_table_function(
         raise ValueError(f"values must be {grid.nz * grid.np_} finite numbers")
     t = grid.z_nodes()
     p = grid.p_nodes()
-    values = round_significant(values)
     return mm.Continuous2DFunction(
         grid.nz, grid.np_, values, float(t[0]), float(t[-1]), float(p[0]), float(p[-1])
     )

@@ -31,10 +31,11 @@ def test_corrupt_grid_cache_warns_and_rebuilds(tmp_path, monkeypatch, garbage):
         again = omt.table_values(grid)
     np.testing.assert_array_equal(again, first)
     # values are F(x(z), p^2), z fastest; check the finite nodes against the potential
-    x = grid.x_of_z(grid.z_nodes())
+    # x = x(z) (1 + k_scale y), rebuilt here from the map, not from node_points()
+    u = grid.x_of_z(grid.z_nodes())
     y = grid.p_nodes() ** 2
-    xg, yg = np.meshgrid(x, y, indexing="ij")
-    fin = np.isfinite(xg)
-    ref, _ = smoothed_lj(xg[fin], yg[fin])
-    np.testing.assert_allclose(again.reshape(xg.shape, order="F")[fin], ref, rtol=1e-12)
+    ug, yg = np.meshgrid(u, y, indexing="ij")
+    xg = ug * (1.0 + grid.k_scale * yg)
+    ref, _ = smoothed_lj(xg.ravel(), yg.ravel())
+    np.testing.assert_allclose(again.reshape(xg.shape, order="F").ravel(), ref, rtol=1e-12)
     omt._table_values_cached.cache_clear()
