@@ -117,8 +117,7 @@ class TableGrid:
                 raise ValueError(f"{name} must be a positive finite number, got {c!r}")
         if check_width(width_max, "width_max") <= 0:
             raise ValueError(f"width_max must be a positive finite number, got {width_max!r}")
-        if not (np.isfinite(r_core) and r_core > 0):
-            raise ValueError(f"r_core must be a positive finite number, got {r_core!r}")
+        r_core = check_r_core(r_core)
         if not (np.isfinite(k_reach) and k_reach >= 12.0):
             raise ValueError(f"k_reach must be a finite number >= 12, got {k_reach!r}")
         for name, k in (("terms6", terms6), ("terms12", terms12)):
