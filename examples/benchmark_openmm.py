@@ -135,14 +135,20 @@ def build_variant(kind, platform, props, pos, box, cutoff, values=None):
 
 
 def time_round(ctx, integ, seconds: float) -> tuple[float, int]:
-    """Step for about ``seconds``; (ms per step, steps)."""
+    """Step for about ``seconds``; (ms per step, steps).
+
+    CPU time of this process on the CPU and Reference platforms (a loaded shared machine
+    inflates wall time unevenly), wall time on GPU platforms.
+    """
+    gpu = ctx.getPlatform().getName() in ("CUDA", "OpenCL", "HIP", "Metal")
+    clock = time.perf_counter if gpu else time.process_time
     steps, elapsed, chunk = 0, 0.0, 1
     while elapsed < seconds:
-        t0 = time.perf_counter()
+        t0 = clock()
         integ.step(chunk)
         # synchronize (GPU platforms are asynchronous) without an extra energy evaluation
         ctx.getState(getPositions=True)
-        elapsed += time.perf_counter() - t0
+        elapsed += clock() - t0
         steps += chunk
         chunk = min(chunk * 2, 2000)
     return 1000.0 * elapsed / steps, steps
@@ -195,40 +201,66 @@ def accuracy_scan(n_x: int = 400, n_y: int = 41, seed: int = 0) -> dict:
     return {"n_points": int(n_x * len(widths)), "max_relative_error": worst}
 
 
-def solvated_variants(name: str, width: float = 0.02) -> tuple[dict, object, int]:
-    """Systems to time for ``--solvated``: original, everything smoothed, solute regions."""
-    from openmmtools import testsystems
+def _tip3p_box():
+    """OpenMM's own ``tip3p.pdb`` (2,685 atoms, 3 nm box): amber14 TIP3P, PME 0.9 nm."""
+    import openmm.app as app
 
+    pdb = app.PDBFile(os.path.join(os.path.dirname(app.__file__), "data", "tip3p.pdb"))
+    ff = app.ForceField("amber14/tip3p.xml")
+    system = ff.createSystem(pdb.topology, nonbondedMethod=app.PME,
+                             nonbondedCutoff=0.9 * mm.unit.nanometer, constraints=app.HBonds)
+    return pdb.topology, system, pdb.positions
+
+
+def solvated_variants(name: str, widths=(0.02,)) -> tuple[dict, object, object, int]:
+    """Systems to time for ``--solvated``: original, everything smoothed, solute regions.
+
+    ``name`` is an openmmtools test system or ``tip3p`` (OpenMM's ``data/tip3p.pdb``, pure
+    water: no region variants).
+    """
     from openmm_gausslj import smooth_system
 
-    t = getattr(testsystems, name)()
-    solute = [a.index for a in t.topology.atoms()
+    if name == "tip3p":
+        topology, system, positions = _tip3p_box()
+    else:
+        from openmmtools import testsystems
+
+        t = getattr(testsystems, name)()
+        topology, system, positions = t.topology, t.system, t.positions
+    solute = [a.index for a in topology.atoms()
               if a.residue.name not in ("HOH", "WAT", "Na+", "Cl-", "NA", "CL")]
-    return {
-        "original": t.system,
-        "smoothed_all": smooth_system(t.system, width),
-        "smoothed_all_coulomb_cutoff_0.4": smooth_system(t.system, width, coulomb_cutoff=0.4),
-        "region_solute_and_solvent_pairs": smooth_system(t.system, width, atoms=solute),
-        "region_solute_only": smooth_system(t.system, width, atoms=solute,
-                                            solute_solvent=False),
-    }, t, len(solute)
+    out = {"original": system}
+    for w in widths:
+        out[f"smoothed_all_w{w}"] = smooth_system(system, w)
+    out[f"smoothed_all_coulomb_cutoff_0.4_w{widths[0]}"] = smooth_system(
+        system, widths[0], coulomb_cutoff=0.4)
+    if solute:
+        out["region_solute_and_solvent_pairs"] = smooth_system(system, widths[0], atoms=solute)
+        out["region_solute_only"] = smooth_system(system, widths[0], atoms=solute,
+                                                  solute_solvent=False)
+    return out, system, positions, len(solute)
 
 
 def run_solvated(args, props) -> dict:
     """Step times of a solvated system with and without region selection (same run)."""
-    systems, t, n_solute = solvated_variants(args.solvated)
+    widths = tuple(float(w) for w in args.widths.split(","))
+    systems, system, positions, n_solute = solvated_variants(args.solvated, widths)
     plat = mm.Platform.getPlatformByName(args.platform)
     built = {}
-    for kind, system in systems.items():
+    for kind, sys_k in systems.items():
         integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
-        ctx = mm.Context(system, integ, plat, props)
-        ctx.setPositions(t.positions)
+        ctx = mm.Context(sys_k, integ, plat, props)
+        ctx.setPositions(positions)
         ctx.setVelocitiesToTemperature(300, 1)
         integ.step(2)
         built[kind] = (ctx, integ)
     result = {"platform": args.platform, "openmm": mm.__version__, "properties": props,
-              "system": args.solvated, "atoms": t.system.getNumParticles(),
-              "solute_atoms": n_solute, "width_nm": 0.02, "timings": {}}
+              "system": args.solvated, "atoms": system.getNumParticles(),
+              "solute_atoms": n_solute, "widths_nm": list(widths),
+              "xml_mb": {k: len(mm.XmlSerializer.serialize(s)) / 1e6
+                         for k, s in systems.items()},
+              "command": "python examples/benchmark_openmm.py " + " ".join(sys.argv[1:]),
+              "timings": {}}
     seconds = args.seconds if args.seconds is not None else (6.0 if args.quick else 30.0)
     for r in range(args.rounds):
         for kind, (ctx, integ) in built.items():
@@ -243,6 +275,7 @@ def run_solvated(args, props) -> dict:
         t_k["ratio_vs_original"] = t_k["ms_per_step"] / ref
         e = built[kind][0].getState(getEnergy=True).getPotentialEnergy()._value
         t_k["final_energy_kj_mol"] = e
+        t_k["finite"] = bool(np.isfinite(e))
     if args.out:
         from ase_gausslj.io import write_json
 
@@ -267,7 +300,10 @@ def main(argv=None) -> dict:
     )
     ap.add_argument("--accuracy", action="store_true", help="table accuracy scan instead")
     ap.add_argument("--solvated", default=None, metavar="NAME",
-                    help="time an openmmtools solvated system (e.g. AlanineDipeptideExplicit)")
+                    help="time an openmmtools solvated system (e.g. AlanineDipeptideExplicit) "
+                    "or 'tip3p' (OpenMM's data/tip3p.pdb, 2,685 atoms)")
+    ap.add_argument("--widths", default="0.02",
+                    help="--solvated: comma-separated widths (nm) of the smoothed variants")
     args = ap.parse_args(argv)
     if args.solvated:
         props = {"Threads": str(args.threads)} if args.platform == "CPU" else {}

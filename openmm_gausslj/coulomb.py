@@ -15,15 +15,20 @@ one short-ranged *correction* ``-qq erfc(r / 2w) / r`` added next to the untouch
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import openmm as mm
 
 from .expressions import (
+    ERFC_TABLE_NAME,
+    ERFC_U_MAX,
     SAFE_R,
     WIDTH_PARAMETER,
     coulomb_correction_expression,
+    coulomb_correction_terms,
     coulomb_max_parameter,
 )
 
@@ -34,12 +39,29 @@ __all__ = [
     "coulomb_width_limit",
     "coulomb_correction_force",
     "coulomb_exception_force",
+    "erfc_table_function",
+    "CoulombCorrection",
+    "ERFC_NODES",
 ]
 
 COULOMB_NAME = "GaussLJCoulomb"
 COULOMB_EXCEPTIONS_NAME = "GaussLJCoulombExceptions"
 NO_COULOMB_LIMIT = 1.0e6  # nm; the guard value when nothing truncates the correction
 _ERFC_REACH = 8.0  # erfc(rc / 2w) <= erfc(4) = 1.5e-8 for w <= rc / 8
+ERFC_NODES = 401
+"""Nodes of the ``erfc`` table on ``[0, 5]``: natural cubic spline error below 1e-8
+(``h^4 max|erfc| * 5/384``, h = 0.0125), tested against ``math.erfc``."""
+
+
+def erfc_table_function(nodes: int = ERFC_NODES) -> mm.Continuous1DFunction:
+    """``erfc(u)`` on ``[0, ERFC_U_MAX]`` as a ``Continuous1DFunction`` (zero beyond).
+
+    ``erfc'' = 0`` at ``u = 0`` and ``~0`` at ``u = 5``: the natural spline's end conditions
+    hold, so uniform nodes suffice.
+    """
+    u = np.linspace(0.0, ERFC_U_MAX, int(nodes))
+    # full precision: 401 values are ~15 kB of XML, and rounding would cost 5e-8 of qq / r
+    return mm.Continuous1DFunction([math.erfc(v) for v in u], 0.0, ERFC_U_MAX)
 
 
 def coulomb_width_limit(method: int, cutoff: float) -> float:
@@ -47,6 +69,25 @@ def coulomb_width_limit(method: int, cutoff: float) -> float:
     if method == mm.CustomNonbondedForce.NoCutoff:
         return NO_COULOMB_LIMIT
     return float(cutoff) / _ERFC_REACH
+
+
+@dataclass(frozen=True)
+class CoulombCorrection:
+    """The smoothed-Coulomb correction to carry inside a smoothed LJ pair force.
+
+    ``charges`` (e, per particle), ``limit`` (nm: the largest width, ``cutoff / 8`` of the
+    correction), ``cutoff`` (nm, or None: the force's own), for
+    :func:`openmm_gausslj.forces.smoothed_lj_force`.
+    """
+
+    charges: np.ndarray
+    limit: float
+    cutoff: float | None = None
+
+    def add_to(self, force: mm.CustomNonbondedForce, width: float, width_parameter: str):
+        """Add the correction's table and constant width limit to ``force``."""
+        force.addTabulatedFunction(ERFC_TABLE_NAME, erfc_table_function())
+        force.addGlobalParameter(coulomb_max_parameter(width_parameter), self.limit)
 
 
 def _add_width_parameters(force, width: float, limit: float, width_parameter: str) -> None:
@@ -82,10 +123,11 @@ def coulomb_correction_force(
     width_parameter : str
         The width's global parameter.
     """
-    force = mm.CustomNonbondedForce(
-        f"{coulomb_correction_expression('charge1*charge2', 'gr', width_parameter)}; {SAFE_R}"
-    )
+    term, extra = coulomb_correction_terms("charge1*charge2", "gr", width_parameter)
+    force = mm.CustomNonbondedForce("; ".join([term.replace(" - ", "-", 1).lstrip()] + extra
+                                              + [SAFE_R]))
     force.setName(COULOMB_NAME)
+    force.addTabulatedFunction(ERFC_TABLE_NAME, erfc_table_function())
     _add_width_parameters(force, width, coulomb_width_limit(method, cutoff), width_parameter)
     force.addPerParticleParameter("charge")
     for q in charges:

@@ -6,7 +6,7 @@ sub-expressions it uses (Lepton resolves them bottom-up). The energy of a pair i
     eps * F(x, y)  [+ ONE_4PI_EPS0 * qq * (erf(r / 2w) / r + krf r^2 - crf)]
 
 with ``x = r / sigma``, ``y = w / sigma`` and ``F`` the reduced smoothed LJ: the 2-D table
-(:mod:`openmm_gausslj.table`), the analytic heat-kernel tail beyond ``x_tail``, and, with
+(:mod:`openmm_gausslj.table`) inside its reach, the analytic heat-kernel series beyond, and, with
 ``exact_at_zero``, the analytic regularized LJ at width exactly 0.
 
 Both terms are finite at ``r = 0`` (the table starts at ``x = 0``; the Coulomb term uses
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ase_gausslj.core.potential import lj_affine_coefficients
 
-from .table import TABLE_NAME, TableGrid, tail_coefficients
+from .table import TABLE_NAME, TableGrid, series_coefficients
 
 __all__ = [
     "ONE_4PI_EPS0",
@@ -26,6 +26,9 @@ __all__ = [
     "reduced_expression",
     "coulomb_terms",
     "coulomb_correction_expression",
+    "coulomb_correction_terms",
+    "ERFC_TABLE_NAME",
+    "ERFC_U_MAX",
     "coulomb_max_parameter",
     "SAFE_R",
 ]
@@ -53,12 +56,15 @@ def width_max_parameter(width_parameter: str = WIDTH_PARAMETER) -> str:
     return f"{width_parameter}_max_reduced"
 
 
-def _tail_statement(grid: TableGrid) -> str:
-    """``gtail = -4 x^-6 (1 + a1 q + a2 q^2 + ...)`` in Horner form, ``q = y^2 / x^2``."""
-    horner = "0"
-    for c in tail_coefficients(grid)[:0:-1]:
-        horner = f"gq*({c!r} + {horner})" if horner != "0" else f"gq*{c!r}"
-    return f"gtail = -4*gi6*(1 + {horner})"
+def _horner(coef: list[float], var: str) -> str:
+    """``c0 + c1 v + c2 v^2 + ...`` in Horner form."""
+    out = repr(coef[-1])
+    for c in coef[-2::-1]:
+        out = f"{c!r} + {var}*({out})"
+    return out
+
+
+_OUT_OF_TABLE = 4.0  # z of pairs the table does not serve: beyond its range, where it is 0
 
 
 def reduced_expression(
@@ -66,27 +72,34 @@ def reduced_expression(
 ) -> list[str]:
     """Lepton statements: energy ``eps * F(x, y)`` with the out-of-table guard.
 
-    The table value is divided by ``step(y_max - y)``: a width beyond the table is never
+    ``F`` is the table inside its reach ``x < b(y)`` and the heat-kernel series beyond
+    (:mod:`openmm_gausslj.table`). Pairs beyond the reach and pairs with ``eps = 0`` get
+    a ``z`` beyond the table (a ``Continuous2DFunction`` is zero there, at almost no cost),
+    the latter also a harmless ``x``.
+    The energy is divided by ``step(y_max - y)``: a width beyond the table is never
     evaluated silently (the energy becomes infinite or NaN). With ``exact_at_zero`` the
-    width-0 case uses the analytic regularized LJ (so a smoothed System at width 0
-    reproduces the original to rounding); otherwise the table is used at every width.
+    width-0 core uses the analytic affine regularized LJ; beyond the core, width 0 is the
+    plain LJ ``4 x^-6 (x^-6 - 1)`` in any case (the series at ``q = 0``).
     """
     guard = f"step({width_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - gy)"
-    table = f"select(step(gx - {grid.x_tail!r}), gtail, {TABLE_NAME}(gz, gp))/{guard}"
+    table = f"{TABLE_NAME}(gz, gp)"
     if exact_at_zero:
         a, b = lj_affine_coefficients(grid.r_core)
-        lines = [
-            f"{eps}*select(gy, {table}, glj)",
-            f"glj = select(step(gx - {grid.r_core!r}), 4*gi6*(gi6 - 1), {a!r} + {b!r}*gx)",
-        ]
-    else:
-        lines = [f"{eps}*{table}"]
-    return lines + [
-        _tail_statement(grid),
-        "gq = gy*gy/gx2",
-        "gi6 = 1/(gx2*gx2*gx2)",
-        f"gz = {grid.z_expression('gx', 'gx2')}",
-        "gx2 = gx*gx",
+        table = f"select(gy, {table}, {a!r} + {b!r}*gx)"
+    a6, a12 = series_coefficients(grid)
+    return [
+        f"{eps}*select(gfar, gser, {table})/{guard}",
+        "gser = 4*gi6*(gi6*gs12 - gs6)",
+        f"gs12 = {_horner(a12, 'gq')}",
+        f"gs6 = {_horner(a6, 'gq')}",
+        "gq = gy*gy*gi2",
+        "gi6 = gi2*gi2*gi2",
+        "gi2 = 1/(gxs*gxs)",
+        f"gxs = select({eps}, gx, 1)",
+        # beyond the reach and without LJ: z out of the table's range, where it costs ~0
+        f"gz = select(gfar, {_OUT_OF_TABLE!r}, {grid.z_expression('gu', 'gu*gu')})",
+        f"gu = {grid.scale_expression('gx', 'gy')}",
+        f"gfar = select({eps}, step(gx - ({grid.reach_expression('gy')})), 1)",
         "gp = sqrt(gy)",
         f"gx = {x}",
         f"gy = {y}",
@@ -117,15 +130,42 @@ def coulomb_max_parameter(width_parameter: str = WIDTH_PARAMETER) -> str:
     return f"{width_parameter}_max_coulomb"
 
 
-def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) -> str:
-    """Lepton energy ``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r``, zero at width 0.
+ERFC_TABLE_NAME = "gausslj_erfc"
+"""Name of the tabulated ``erfc(u)`` inside the forces carrying the Coulomb correction."""
+
+ERFC_U_MAX = 5.0
+"""The ``erfc`` table ends at ``u = r / 2w = 5`` (``erfc(5) = 1.5e-12``); it is 0 beyond."""
+
+
+def coulomb_correction_terms(
+    prefactor: str, r: str, width_parameter: str, cutoff: float | None = None
+) -> tuple[str, list[str]]:
+    """``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r``: the term to append and its sub-expressions.
 
     Added to an exact Coulomb pair term (``qq / r``, reaction field or PME, all of which
     share the ``1/r`` singular part) it gives the Gaussian-smoothed ``qq erf(r / 2w) / r``.
-    The correction decays like ``exp(-r^2 / 4 w^2)``: it fits inside a cutoff ``rc`` for
+    ``erfc`` is the tabulated :data:`ERFC_TABLE_NAME` (:func:`erfc_table_function`): zero,
+    and nearly free, beyond ``u = 5``, i.e. for all but the closest pairs (Lepton's ``erfc``
+    costs as much as the whole LJ). The correction fits inside a cutoff ``rc`` for
     ``w <= rc / 8`` (``erfc(4) = 1.5e-8``); beyond that width (the constant global parameter
-    :func:`coulomb_max_parameter`) the energy is divided by zero (never silently truncated).
-    At width 0 the floor 1e-10 nm makes ``erfc(r / 2e-10) = 0`` for every real distance.
+    :func:`coulomb_max_parameter`) the energy is divided by zero (never silently
+    truncated). ``cutoff`` (nm) multiplies it by ``step(cutoff - r)`` (a correction cutoff
+    shorter than its force's). At width 0 the floor 1e-10 nm puts every real distance
+    beyond the table: exactly 0.
+    """
+    guard = f"step({coulomb_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - {width_parameter})"
+    cut = "" if cutoff is None else f"*step({float(cutoff)!r} - {r})"
+    return f" - {ONE_4PI_EPS0!r}*{prefactor}*gerfc/{r}/{guard}{cut}", [
+        f"gerfc = {ERFC_TABLE_NAME}({r}/(2*gwc))",
+        f"gwc = max({width_parameter}, {_NAN_GUARD_FLOOR!r})",
+    ]
+
+
+def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) -> str:
+    """Lepton energy ``-ONE_4PI_EPS0 * qq * erfc(r / 2w) / r`` with Lepton's own ``erfc``.
+
+    For forces that cannot hold a tabulated function (``CustomBondForce``: the few
+    exception pairs); otherwise as :func:`coulomb_correction_terms`.
     """
     guard = f"step({coulomb_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - {width_parameter})"
     return (

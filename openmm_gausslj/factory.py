@@ -28,7 +28,12 @@ import openmm as mm
 import openmm.unit as unit
 
 from .contacts import core_contacts
-from .coulomb import coulomb_correction_force, coulomb_exception_force, coulomb_width_limit
+from .coulomb import (
+    CoulombCorrection,
+    coulomb_correction_force,
+    coulomb_exception_force,
+    coulomb_width_limit,
+)
 from .expressions import WIDTH_PARAMETER, coulomb_max_parameter
 from .forces import smoothed_lj_bond_force, smoothed_lj_force, smoothed_lj_type_force
 from .inputs import check_parameter_name, scalar_float, width_nm
@@ -84,10 +89,10 @@ def _set_cutoff(force: mm.CustomNonbondedForce, pair: PairLJ, groups) -> None:
     force.setForceGroup(pair.group)
 
 
-def _smoothed_pair(pair: PairLJ, groups, common) -> mm.CustomNonbondedForce:
+def _smoothed_pair(pair: PairLJ, groups, common, correction=None) -> mm.CustomNonbondedForce:
     if pair.types is None:
         force = smoothed_lj_force(pair.sigma, pair.epsilon, exclusions=pair.exclusions,
-                                  **common)
+                                  coulomb_correction=correction, **common)
     else:
         force = smoothed_lj_type_force(pair.types, pair.sigma, pair.epsilon, **common)
         for i, j in pair.exclusions:
@@ -117,6 +122,21 @@ def _split_nonbonded(out, k, region, opts, common, plan) -> None:
     moved_lj = [m for m, x in enumerate(exc) if x[4] != 0.0 and not opts["exact_14"]
                 and _in_region(region, x[0], x[1])]
     has_lj = bool(np.any(pair.epsilon > 0)) or bool(moved_lj)
+    smooth_q = opts["smooth_coulomb"] and bool(np.any(q != 0))
+    if smooth_q and (nb.getNumParticleParameterOffsets() or nb.getNumExceptionParameterOffsets()):
+        raise ValueError(f"force {k} (NonbondedForce) has parameter offsets; "
+                         "smooth_coulomb=True cannot follow changing charges")
+    if smooth_q:
+        method, cutoff = _coulomb_cutoff(pair, opts["coulomb_cutoff"])
+    # the correction rides in the LJ force's pair loop; a switching function would switch
+    # it too, so its width limit becomes switch / 8 (erfc(4) = 1.5e-8 where it acts)
+    merged = None
+    if smooth_q and has_lj:
+        same = method == pair.method and cutoff == pair.cutoff
+        reach = cutoff if pair.switch is None else min(cutoff, pair.switch)
+        merged = CoulombCorrection(q, coulomb_width_limit(method, reach),
+                                   None if same else cutoff)
+        plan["coulomb_limit"] = min(plan["coulomb_limit"], merged.limit)
     if has_lj:
         smoothed = region[0] if region is not None else np.arange(pair.n)
         for i in smoothed:
@@ -129,7 +149,7 @@ def _split_nonbonded(out, k, region, opts, common, plan) -> None:
             nb.setUseDispersionCorrection(False)  # carried by the smoothed force now
         groups = _groups(region, opts["solute_solvent"])
         plan["pairs"].append((pair, groups))
-        plan["new"].append(_smoothed_pair(pair, groups, common))
+        plan["new"].append(_smoothed_pair(pair, groups, common, merged))
         if region is not None and not opts["solute_solvent"] and region[1].size:
             plan["new"].append(_exact_lb_pair(pair, [(region[0], region[1])]))
         if moved_lj:
@@ -138,17 +158,14 @@ def _split_nonbonded(out, k, region, opts, common, plan) -> None:
                          np.array([exc[m][4] for m in moved_lj]), bonds.periodic, bonds.group)
             plan["bonds"].append(sub)
             plan["new"].append(_smoothed_bonds(sub, common))
-    if opts["smooth_coulomb"] and np.any(q != 0):
-        if nb.getNumParticleParameterOffsets() or nb.getNumExceptionParameterOffsets():
-            raise ValueError(f"force {k} (NonbondedForce) has parameter offsets; "
-                             "smooth_coulomb=True cannot follow changing charges")
-        groups = _groups(region, opts["solute_solvent"])
-        method, cutoff = _coulomb_cutoff(pair, opts["coulomb_cutoff"])
-        corr = coulomb_correction_force(q, [(x[0], x[1]) for x in exc], method=method,
-                                        cutoff=cutoff, width=common["width"],
-                                        groups=groups, width_parameter=common["width_parameter"])
-        corr.setForceGroup(nb.getForceGroup())
-        plan["new"].append(corr)
+    if smooth_q:
+        if merged is None:
+            corr = coulomb_correction_force(
+                q, [(x[0], x[1]) for x in exc], method=method, cutoff=cutoff,
+                width=common["width"], groups=_groups(region, opts["solute_solvent"]),
+                width_parameter=common["width_parameter"])
+            corr.setForceGroup(nb.getForceGroup())
+            plan["new"].append(corr)
         plan["coulomb_limit"] = min(plan["coulomb_limit"], coulomb_width_limit(method, cutoff))
         qexc = [x for x in exc if x[2] != 0.0 and not opts["exact_14"]
                 and _in_region(region, x[0], x[1])]
@@ -282,10 +299,11 @@ def smooth_system(
         Keep the 1-4 pairs (exceptions) exact.
     coulomb_cutoff : float or Quantity, optional
         Cutoff (nm) of the smoothed-Coulomb correction (default: the NonbondedForce's; none
-        for NoCutoff). The correction ``erfc(r / 2w) / r`` is negligible beyond ``8 w``, so
-        0.4 nm serves widths up to 0.05 nm at a fraction of the cost (the width is then
-        limited to ``coulomb_cutoff / 8``). GPU platforms want one cutoff per force group:
-        move the correction ("GaussLJCoulomb") to its own group there.
+        for NoCutoff). The correction ``erfc(r / 2w) / r`` is negligible beyond ``8 w``
+        and rides in the smoothed LJ force's pair loop ("GaussLJ"; a tabulated ``erfc``,
+        free beyond ``10 w``), so a shorter cutoff no longer saves time; it only limits the
+        width to ``coulomb_cutoff / 8`` (with a switching function: ``switch / 8``). A
+        separate "GaussLJCoulomb" force remains only where no LJ pair force carries it.
     positions : array_like or Quantity, optional
         If given, ``ValueError`` naming the first smoothed LJ pair closer than
         ``r_core * sigma_ij``, where width 0 (the regularized LJ) differs from the original.

@@ -25,10 +25,12 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
+from .coulomb import CoulombCorrection
 from .expressions import (
     ONE_4PI_EPS0,
     SAFE_R,
     WIDTH_PARAMETER,
+    coulomb_correction_terms,
     coulomb_terms,
     reduced_expression,
     width_max_parameter,
@@ -51,8 +53,8 @@ from .table import (
     TABLE_NAME,
     TableGrid,
     make_table_function,
+    series_coefficients,
     table_values,
-    tail_coefficients,
 )
 
 __all__ = [
@@ -69,7 +71,7 @@ __all__ = [
     "to_kj",
     "safe_sigmas",
     "table_width_limit",
-    "tail_coefficients",
+    "series_coefficients",
     "width_max_parameter",
     "ONE_4PI_EPS0",
 ]
@@ -156,13 +158,19 @@ def _set_cutoff(force, method, cutoff, switch_distance, use_long_range_correctio
         force.setUseLongRangeCorrection(True)
 
 
-def _pair_expression(grid, width_parameter, exact_at_zero, reaction_field) -> str:
-    """The CustomNonbondedForce energy: LJ, plus Coulomb when ``reaction_field`` is given."""
+def _pair_expression(grid, width_parameter, exact_at_zero, reaction_field, correction) -> str:
+    """The CustomNonbondedForce energy: LJ, plus Coulomb when ``reaction_field`` is given,
+    plus the smoothed-Coulomb correction when ``correction`` is given (one pair loop)."""
     lines = reduced_expression(
         "geps", "gr/gsig", f"{width_parameter}/gsig", grid, width_parameter, exact_at_zero
     )
     if reaction_field is not None:
         term, extra = coulomb_terms("charge1*charge2", "gr", width_parameter, *reaction_field)
+        lines[0] += term
+        lines += extra
+    if correction is not None:
+        term, extra = coulomb_correction_terms("charge1*charge2", "gr", width_parameter,
+                                               correction.cutoff)
         lines[0] += term
         lines += extra
     lines += ["geps = sqrt(epsilon1*epsilon2)", "gsig = 0.5*(sigma1 + sigma2)", SAFE_R]
@@ -185,6 +193,7 @@ def smoothed_lj_force(
     grid: TableGrid = DEFAULT_GRID,
     exact_at_zero: bool = True,
     table_function: mm.Continuous2DFunction | None = None,
+    coulomb_correction: CoulombCorrection | None = None,
 ) -> mm.CustomNonbondedForce:
     """A ``CustomNonbondedForce`` for the smoothed LJ pair energy ``eps_ij F(r/sig_ij, w/sig_ij)``.
 
@@ -220,6 +229,10 @@ def smoothed_lj_force(
         force reproduces ``NonbondedForce`` LJ to rounding (a few flops per pair).
     table_function : openmm.Continuous2DFunction, optional
         A prebuilt table for ``grid`` (from :func:`make_table_function`).
+    coulomb_correction : CoulombCorrection, optional
+        Also carry ``-ONE_4PI_EPS0 q_i q_j erfc(r / 2w) / r`` (the correction that smooths
+        an exact ``NonbondedForce``'s Coulomb, :mod:`openmm_gausslj.coulomb`) in the same
+        pair loop; not with ``charges``.
 
     Returns
     -------
@@ -232,20 +245,26 @@ def smoothed_lj_force(
     Coincident particles (r = 0) get a finite energy, but OpenMM's nonbonded kernels
     divide dE/dr by r, so their forces are NaN on every platform (see ``docs/openmm.md``).
     """
+    if coulomb_correction is not None:
+        if charges is not None:
+            raise ValueError("give charges or coulomb_correction, not both")
+        charges = coulomb_correction.charges
     sig, eps, q = _particle_arrays(sigma, epsilon, charges)
     limit, where = table_width_limit(sig, grid)
     w0 = width_nm(width, "width", maximum=limit, limit_name=where)
     method = as_nonbonded_method(nonbonded_method)
     rc = scalar_float(cutoff, unit.nanometer, "cutoff", minimum=0.0, strict=True)
-    rf = None if q is None else _reaction_field(method, rc, reaction_field_dielectric)
-    force = mm.CustomNonbondedForce(
-        _pair_expression(grid, check_parameter_name(width_parameter), exact_at_zero, rf)
-    )
+    rf = (None if q is None or coulomb_correction is not None
+          else _reaction_field(method, rc, reaction_field_dielectric))
+    force = mm.CustomNonbondedForce(_pair_expression(
+        grid, check_parameter_name(width_parameter), exact_at_zero, rf, coulomb_correction))
     force.setName("GaussLJ")
     _add_common_parameters(
         force, force.addPerParticleParameter, "charge" if q is not None else None,
         width_parameter, w0, grid, table_function,
     )
+    if coulomb_correction is not None:
+        coulomb_correction.add_to(force, w0, width_parameter)
     for i in range(eps.size):
         force.addParticle([sig[i], eps[i]] if q is None else [sig[i], eps[i], q[i]])
     for i, j in index_pairs(exclusions, eps.size, "exclusions"):

@@ -1,31 +1,34 @@
 """The reduced 2-D table of the smoothed LJ for OpenMM (``Continuous2DFunction``).
 
-How ``F`` is tabulated
+How ``F`` is evaluated
 ----------------------
-``F`` is an OpenMM ``Continuous2DFunction`` (natural bicubic spline) of the variables
+With ``x = r / sig_ij`` and ``y = w / sig_ij``, beyond the table's reach
+``b(y) = r_core + 16 y`` ``F`` is its heat-kernel series (:func:`series_coefficients`)
 
-    z = a x / sqrt(x^2 + c1^2) + (1 - a) x / sqrt(x^2 + c2^2)   in [0, 1)
+    A(x, y) = 4 x^-12 sum_k a12_k q^k - 4 x^-6 sum_k a6_k q^k,   q = y^2 / x^2,
+
+8 and 10 terms: there ``q <= 1/256`` and the regularized core's influence
+``~exp(-(x - r_core)^2 / 4 y^2)`` is below 1e-27, so ``A`` is within 2e-7 of the
+quadrature (relative to ``max(|F|, 4 x^-6)``, measured up to ``y = 2.3``). At width 0,
+``b = r_core`` and ``A`` is the plain LJ: every pair beyond the core is exact.
+
+Inside the reach ``F`` is a natural bicubic spline of
+
+    z = a u / sqrt(u^2 + c1^2) + (1 - a) u / sqrt(u^2 + c2^2),   u = x / (1 + k_scale y)
     p = sqrt(y)                                                 in [0, sqrt(y_max)]
 
-(``x = r / sig_ij``, ``y = w / sig_ij``, ``a = 0.35``, ``c1 = 1.2``, ``c2 = 8``,
-``y_max = 2``): dense nodes near the core and still enough far out.
+``u`` is ``x`` at small widths (the regularization's kink at ``r_core`` stays put across
+the ``p`` nodes) and distance in units of the smoothing at large ones (where ``F`` varies
+on the scale ``y``); ``z`` puts nodes near the core and the LJ well; ``p`` concentrates
+nodes at small widths. Because ``F`` is even in ``x`` and in ``p``, mirrored ghost nodes
+sit below ``z = 0`` and ``p = 0`` and exact nodes above the largest reach and
+``p_max``, so the spline's natural end conditions do not spoil the accuracy there.
 
-The map ``z`` covers every distance up to infinity (``z -> 1`` as ``x -> oo``), and
-beyond ``x = 100`` the expression switches to the analytic heat-kernel tail
-(:func:`tail_coefficients`), so no pair ever leaves the table, with or without a cutoff,
-and OpenMM's numerical long-range correction converges (the spline alone decays only
-like ``1/x^2`` near ``z = 1``).
-``p = sqrt(y)`` concentrates nodes at small widths, where the smoothed regularized core
-changes fastest. Because ``F`` is even in ``x`` and in ``p``, the table has a few mirrored
-ghost nodes below ``z = 0`` and ``p = 0`` (and exact nodes above ``p_max``), so the
-spline's natural end conditions do not spoil the accuracy at ``x = 0``, at width 0 or at
-``y_max``. With 800 x 250 = 200,000 values the spline reproduces the exact ``F`` to
-better than 1e-5 relative (of ``max(|F|, 4 x^-6)``) for ``0.85 <= x <= 12`` and
-``0 <= y <= 2`` (forces to ~1e-5 for x < 4, ~1e-4 at large ``x`` and ``y``); beyond
-``x = 12`` the absolute error is below 1e-9 ``eps``. See ``docs/openmm.md`` for the
-measured errors and ``tests/test_openmm_forces.py`` for the check. The expression uses
-the table value only for the energy: a force-only evaluation costs one spline
-derivative per pair.
+The expression hands the spline a ``z`` beyond its range for pairs beyond the reach and
+for pairs without LJ (``epsilon = 0``): a ``Continuous2DFunction`` is zero outside its
+range and costs almost nothing there, so at force-field widths most pairs inside a cutoff
+pay only the short polynomial. See ``docs/openmm.md`` for the measured errors and
+``tests/openmm/test_openmm_forces.py`` for the checks.
 """
 
 from __future__ import annotations
@@ -48,11 +51,14 @@ __all__ = [
     "DEFAULT_GRID",
     "table_values",
     "make_table_function",
-    "tail_coefficients",
+    "series_coefficients",
 ]
 
 TABLE_NAME = "gausslj_F"
 """Name of the tabulated function inside the generated forces."""
+
+_FIELDS = ("nz", "np_", "a", "c1", "c2", "width_max", "r_core", "ghost", "k_reach",
+           "terms6", "terms12", "k_scale")
 
 
 class TableGrid:
@@ -65,34 +71,45 @@ class TableGrid:
     a, c1, c2 : float
         The distance map ``z = a x / sqrt(x^2 + c1^2) + (1 - a) x / sqrt(x^2 + c2^2)``:
         the first term puts nodes near the core (where the regularization's kink at
-        ``r_core`` must be resolved at small widths), the second far out (where large
-        widths spread the potential).
+        ``r_core`` must be resolved at small widths), the second farther out.
     width_max : float
         Largest reduced width ``y = w / sigma`` covered (exclusive of ghost nodes).
     r_core : float
-        Core radius of the regularized LJ (reduced).
+        Core radius of the regularized LJ (reduced); the table's reach at width 0.
     ghost : int
-        Ghost nodes at each mirrored end.
+        Ghost nodes at each end of each axis.
+    k_reach : float
+        Slope of the table's reach ``b(y) = r_core + k_reach y``; beyond it the series is
+        used (``q = y^2 / x^2 <= 1 / k_reach^2``).
+    terms6, terms12 : int
+        Terms of the heat-kernel series of ``x^-6`` and ``x^-12`` beyond ``b(y)``.
+    k_scale : float
+        The map acts on ``u = x / (1 + k_scale y)``: distances in units of the smoothing
+        at large widths (where ``F`` varies on the scale ``y``), plain ``x`` at small ones
+        (where the kink at ``r_core`` must not move across the ``p`` nodes).
     """
 
-    __slots__ = ("nz", "np_", "a", "c1", "c2", "width_max", "r_core", "ghost")
-
-    x_tail = 100.0
-    """Beyond this reduced distance the expression uses the analytic heat-kernel tail."""
+    __slots__ = _FIELDS
 
     def __init__(
         self,
-        nz: int = 800,
-        np_: int = 250,
+        nz: int = 560,
+        np_: int = 140,
         a: float = 0.35,
         c1: float = 1.2,
-        c2: float = 8.0,
+        c2: float = 4.0,
         width_max: float = WIDTH_MAX,
         r_core: float = R_CORE,
         ghost: int = 4,
+        k_reach: float = 16.0,
+        terms6: int = 8,
+        terms12: int = 10,
+        k_scale: float = 2.0,
     ) -> None:
-        if int(nz) < 16 or int(np_) < 16:
-            raise ValueError(f"nz and np_ must be >= 16, got {nz}, {np_}")
+        if int(ghost) < 0:
+            raise ValueError(f"ghost must be >= 0, got {ghost}")
+        if int(nz) < 16 + 2 * int(ghost) or int(np_) < 16 + 2 * int(ghost):
+            raise ValueError(f"nz and np_ must be >= 16 + 2 ghost, got {nz}, {np_}")
         if not (np.isfinite(a) and 0.0 <= a <= 1.0):
             raise ValueError(f"a must be in [0, 1], got {a!r}")
         for name, c in (("c1", c1), ("c2", c2)):
@@ -101,34 +118,38 @@ class TableGrid:
         if check_width(width_max, "width_max") <= 0:
             raise ValueError(f"width_max must be a positive finite number, got {width_max!r}")
         r_core = check_r_core(r_core)
-        if int(ghost) < 0:
-            raise ValueError(f"ghost must be >= 0, got {ghost}")
-        self.nz = int(nz)
-        self.np_ = int(np_)
-        self.a = float(a)
-        self.c1 = float(c1)
-        self.c2 = float(c2)
-        self.width_max = float(width_max)
-        self.r_core = float(r_core)
-        self.ghost = int(ghost)
+        if not (np.isfinite(k_reach) and k_reach >= 12.0):
+            raise ValueError(f"k_reach must be a finite number >= 12, got {k_reach!r}")
+        for name, k in (("terms6", terms6), ("terms12", terms12)):
+            if not 1 <= int(k) <= 30:
+                raise ValueError(f"{name} must be in [1, 30], got {k}")
+        self.nz, self.np_, self.ghost = int(nz), int(np_), int(ghost)
+        self.a, self.c1, self.c2 = float(a), float(c1), float(c2)
+        self.width_max, self.r_core = float(width_max), float(r_core)
+        self.k_reach = float(k_reach)
+        self.terms6, self.terms12 = int(terms6), int(terms12)
+        if not (np.isfinite(k_scale) and 0.0 <= k_scale < 16.0):
+            raise ValueError(f"k_scale must be in [0, 16), got {k_scale!r}")
+        self.k_scale = float(k_scale)
+        if not self.z_nodes()[-1] < 1.0:
+            raise ValueError(f"nz = {nz} leaves the ghost nodes beyond z = 1 (x = inf); "
+                             "use more nodes")
 
     def key(self) -> tuple:
         """Hashable key of the grid (the constructor's arguments, in order)."""
-        return (
-            self.nz,
-            self.np_,
-            self.a,
-            self.c1,
-            self.c2,
-            self.width_max,
-            self.r_core,
-            self.ghost,
-        )
+        return tuple(getattr(self, n) for n in _FIELDS)
 
     def __repr__(self) -> str:
-        names = ("nz", "np_", "a", "c1", "c2", "width_max", "r_core", "ghost")
-        args = ", ".join(f"{n}={v!r}" for n, v in zip(names, self.key(), strict=True))
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in _FIELDS)
         return f"TableGrid({args})"
+
+    def reach(self, y) -> np.ndarray:
+        """``b(y) = r_core + k_reach |y|``: the table serves ``x < b(y)``."""
+        return self.r_core + self.k_reach * np.abs(np.asarray(y, dtype=np.float64))
+
+    def reach_expression(self, y: str) -> str:
+        """The same as a Lepton expression of ``y >= 0``."""
+        return f"{self.r_core!r} + {self.k_reach!r}*{y}"
 
     def z_of_x(self, x) -> np.ndarray:
         """The distance map (odd in ``x``, ``z -> 1`` as ``x -> oo``)."""
@@ -144,9 +165,18 @@ class TableGrid:
             f"{1 - self.a!r}*{x}/sqrt({x2} + {self.c2**2!r})"
         )
 
+    def scale_expression(self, x: str, y: str) -> str:
+        """``u = x / (1 + k_scale y)`` as a Lepton expression."""
+        return f"{x}/(1 + {self.k_scale!r}*{y})" if self.k_scale else x
+
+    def z_end(self) -> float:
+        """``z`` of the largest reach ``b(y) / (1 + k_scale y)`` (increasing in ``y``)."""
+        y = self.p_nodes()[-1] ** 2
+        return float(self.z_of_x(self.reach(y) / (1.0 + self.k_scale * y)))
+
     def z_nodes(self) -> np.ndarray:
-        """Nodes in ``z``: ``ghost`` mirrored nodes below 0, then uniform up to 1."""
-        dz = 1.0 / (self.nz - 1 - self.ghost)
+        """Nodes in ``z``: ``ghost`` mirrored below 0, uniform up to ``z_end``, ``ghost`` above."""
+        dz = self.z_end() / (self.nz - 1 - 2 * self.ghost)
         return dz * (np.arange(self.nz) - self.ghost)
 
     def p_nodes(self) -> np.ndarray:
@@ -169,33 +199,38 @@ class TableGrid:
         x[az >= 1.0] = np.inf
         return x
 
+    def node_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(x, y)`` of every node, shape ``(nz, np_)`` (``x >= 0``: ``F`` is even)."""
+        ug, yg = np.meshgrid(self.x_of_z(self.z_nodes()), self.p_nodes() ** 2, indexing="ij")
+        return ug * (1.0 + self.k_scale * yg), yg
 
-def tail_coefficients(grid: TableGrid, tol: float = 1e-6) -> list[float]:
-    """Heat-kernel series of ``-4 x^-6`` beyond ``grid.x_tail``: coefficients ``a_k``.
 
-    ``exp(y^2 Δ) x^-6 = x^-6 sum_k a_k q^k`` with ``q = y^2 / x^2`` and
-    ``a_k = prod_{j<k} (6 + 2j)(5 + 2j) / k!`` (``Δ x^-n = n (n - 1) x^-(n+2)``, the 3-D
-    radial Laplacian). Terms are kept while ``a_k q_max^k > tol`` with ``q_max`` the
-    largest ``q`` the table's widths (ghosts included) reach at ``x_tail`` (3 terms,
-    truncation below 3e-6 relative, i.e. 1e-17 ``eps`` absolute, at ``x_tail = 100``).
-    The ``x^-12`` part (relative ``x^-6 = 1e-12`` there) and the regularized core
-    (``~exp(-(x - r_core)^2 / 4 y^2)``) are negligible beyond ``x_tail``.
+def series_coefficients(grid: TableGrid) -> tuple[list[float], list[float]]:
+    """Heat-kernel coefficients ``(a6_k, a12_k)`` of ``x^-6`` and ``x^-12`` (``q = y^2/x^2``).
+
+    ``exp(y^2 Δ) x^-n = x^-n sum_k a_k q^k`` with ``a_k = prod_{j<k} (n + 2j)(n - 1 + 2j) / k!``
+    (``Δ x^-n = n (n - 1) x^-(n+2)``, the 3-D radial Laplacian), ``grid.terms6`` and
+    ``grid.terms12`` terms (the core's one recurrence, at unit time).
     """
-    qmax = float(grid.p_nodes()[-1]) ** 4 / grid.x_tail**2
-    # the one heat-kernel recurrence (ase_gausslj.core.closed_forms) at unit t: a_k
-    a = heat_coefficients(6, 1.0, 62)
-    coef = [1.0]
-    for k in range(1, 61):
-        if a[k] * qmax**k < tol:
-            break
-        coef.append(float(a[k]))
-    return coef
+    a6 = heat_coefficients(6, 1.0, grid.terms6)
+    a12 = heat_coefficients(12, 1.0, grid.terms12)
+    return [float(a) for a in a6], [float(a) for a in a12]
+
+
+def series_values(x, y, grid: TableGrid) -> np.ndarray:
+    """The series ``A(x, y)`` the expressions use beyond the table (numpy, for checks)."""
+    x = np.asarray(x, dtype=np.float64)
+    q = np.asarray(y, dtype=np.float64) ** 2 / x**2
+    a6, a12 = series_coefficients(grid)
+    s6 = sum(a * q**k for k, a in enumerate(a6))
+    s12 = sum(a * q**k for k, a in enumerate(a12))
+    return 4.0 * x**-12 * s12 - 4.0 * x**-6 * s6
 
 
 DEFAULT_GRID = TableGrid()
 
 
-_CACHE_VERSION = "4"  # bump when the grid layout or the values' definition changes
+_CACHE_VERSION = "5"  # bump when the grid layout or the values' definition changes
 
 
 def _cache_key(grid: TableGrid, source: str) -> dict:
@@ -218,27 +253,20 @@ def _cache_key(grid: TableGrid, source: str) -> dict:
 
 
 def _compute_values(grid: TableGrid, source: str) -> np.ndarray:
-    z = grid.z_nodes()
-    p = grid.p_nodes()
-    x = grid.x_of_z(z)
-    y = p * p
-    xg, yg = np.meshgrid(x, y, indexing="ij")
-    g = np.zeros(xg.shape)  # F -> 0 as x -> oo (z = 1)
-    fin = np.isfinite(xg)
-    v = np.empty(xg.shape)
+    xg, yg = grid.node_points()
     if source == "exact":
-        v[fin], _ = smoothed_lj(xg[fin], yg[fin], grid.r_core)
+        v, _ = smoothed_lj(xg.ravel(), yg.ravel(), grid.r_core)
     else:
         # the core table inside its width range, the exact quadrature for the ghost rows
         from ase_gausslj.core.table import get_table
 
         tab = get_table(r_core=grid.r_core, width_max=grid.width_max)
-        inside = fin & (yg <= tab.width_max)
-        v[inside], _ = tab.evaluate(xg[inside], yg[inside])
-        rest = fin & ~inside
-        v[rest], _ = smoothed_lj(xg[rest], yg[rest], grid.r_core)
-    g[fin] = v[fin]
-    return np.ascontiguousarray(g.ravel(order="F"))  # z fastest, as OpenMM wants
+        xs, ys = xg.ravel(), yg.ravel()
+        v = np.empty(xs.shape)
+        inside = ys <= tab.width_max
+        v[inside], _ = tab.evaluate(xs[inside], ys[inside])
+        v[~inside], _ = smoothed_lj(xs[~inside], ys[~inside], grid.r_core)
+    return np.ascontiguousarray(v.reshape(xg.shape).ravel(order="F"))  # z fastest (OpenMM)
 
 
 @functools.lru_cache(maxsize=8)
@@ -263,7 +291,7 @@ def table_values(grid: TableGrid = DEFAULT_GRID, source: str = "exact") -> np.nd
         The grid.
     source : {"exact", "table"}
         ``"exact"`` (default) evaluates the quadrature ``smoothed_lj`` (~1e-12) at every
-        node: several seconds for the default grid, once per machine thanks to the disk
+        node: a few seconds for the default grid, once per machine thanks to the disk
         cache. ``"table"`` interpolates the core's reduced table
         (``ase_gausslj.core.table.get_table``): faster to build, but measured up to 1e-3
         relative off at large distance and large width (x ~ 15, y ~ 2).
@@ -290,8 +318,8 @@ def make_table_function(
     values = np.asarray(values, dtype=np.float64).ravel()
     if values.size != grid.nz * grid.np_ or not np.all(np.isfinite(values)):
         raise ValueError(f"values must be {grid.nz * grid.np_} finite numbers")
-    z = grid.z_nodes()
+    t = grid.z_nodes()
     p = grid.p_nodes()
     return mm.Continuous2DFunction(
-        grid.nz, grid.np_, values, float(z[0]), float(z[-1]), float(p[0]), float(p[-1])
+        grid.nz, grid.np_, values, float(t[0]), float(t[-1]), float(p[0]), float(p[-1])
     )

@@ -10,16 +10,17 @@ from ase_gausslj.core.potential import smoothed_lj  # noqa: E402
 from openmm_gausslj import table as omt  # noqa: E402
 
 
-def test_tail_coefficients_of_x6():
-    # exp(y^2 Δ) x^-6: a_k = prod_{j<k} (6 + 2j)(5 + 2j) / k!, by hand
-    coef = omt.tail_coefficients(omt.DEFAULT_GRID)
-    assert coef == [1.0, 30.0, 840.0, 25200.0]
+def test_series_coefficients_by_hand():
+    # exp(y^2 Δ) x^-n: a_k = prod_{j<k} (n + 2j)(n - 1 + 2j) / k!, by hand
+    a6, a12 = omt.series_coefficients(omt.TableGrid(terms6=4, terms12=3))
+    assert a6 == [1.0, 30.0, 840.0, 25200.0]
+    assert a12 == [1.0, 132.0, 12012.0]
 
 
 @pytest.mark.parametrize("garbage", [b"", b"PK\x03\x04 truncated"])
 def test_corrupt_grid_cache_warns_and_rebuilds(tmp_path, monkeypatch, garbage):
     monkeypatch.setenv("GAUSSLJ_CACHE_DIR", str(tmp_path))
-    grid = omt.TableGrid(nz=16, np_=16, width_max=0.5)
+    grid = omt.TableGrid(nz=96, np_=32, width_max=0.5)
     omt._table_values_cached.cache_clear()
     first = np.array(omt.table_values(grid))
     path = cache.cache_path("openmm-table", omt._cache_key(grid, "exact"))
@@ -30,10 +31,11 @@ def test_corrupt_grid_cache_warns_and_rebuilds(tmp_path, monkeypatch, garbage):
         again = omt.table_values(grid)
     np.testing.assert_array_equal(again, first)
     # values are F(x(z), p^2), z fastest; check the finite nodes against the potential
-    x = grid.x_of_z(grid.z_nodes())
+    # x = x(z) (1 + k_scale y), rebuilt here from the map, not from node_points()
+    u = grid.x_of_z(grid.z_nodes())
     y = grid.p_nodes() ** 2
-    xg, yg = np.meshgrid(x, y, indexing="ij")
-    fin = np.isfinite(xg)
-    ref, _ = smoothed_lj(xg[fin], yg[fin])
-    np.testing.assert_allclose(again.reshape(xg.shape, order="F")[fin], ref, rtol=1e-12)
+    ug, yg = np.meshgrid(u, y, indexing="ij")
+    xg = ug * (1.0 + grid.k_scale * yg)
+    ref, _ = smoothed_lj(xg.ravel(), yg.ravel())
+    np.testing.assert_allclose(again.reshape(xg.shape, order="F").ravel(), ref, rtol=1e-12)
     omt._table_values_cached.cache_clear()

@@ -136,7 +136,11 @@ def test_vacuum_table_path_and_positive_width(forcefield, peptide):
 def test_smooth_coulomb_vacuum(forcefield, peptide):
     system = forcefield.createSystem(peptide.topology, nonbondedMethod=app.NoCutoff)
     smoothed = smooth_system(system, 0.0, smooth_coulomb=True, r_core=R_CORE)
-    assert any(f.getName() == "GaussLJCoulomb" for f in smoothed.getForces())
+    # the correction rides in the LJ pair force's loop (one pair loop, not two)
+    names = [f.getName() for f in smoothed.getForces()]
+    assert "GaussLJCoulomb" not in names
+    lj = smoothed.getForce(names.index("GaussLJ"))
+    assert lj.getPerParticleParameterName(2) == "charge" and "erfc" in lj.getEnergyFunction()
     e0, f0 = _ef(system, peptide.positions)
     e1, f1 = _ef(smoothed, peptide.positions)
     assert e1 == pytest.approx(e0, rel=1e-10, abs=1e-9)
