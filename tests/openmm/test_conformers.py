@@ -175,10 +175,12 @@ def test_build_capped_peptide():
     top, pos = build_capped_peptide("AGGFM")
     assert [r.name for r in top.residues()] == ["ACE", "ALA", "GLY", "GLY", "PHE", "MET", "NME"]
     assert top.getNumAtoms() == 73 and len(pos) == 73
-    with pytest.raises(ValueError, match="start with A"):
-        build_capped_peptide("YGGFM")
+    top, _ = build_capped_peptide("YGGFM")  # any first residue (the old seed needed A)
+    assert [r.name for r in top.residues()][1] == "TYR"
     with pytest.raises(ValueError, match="unknown"):
         build_capped_peptide("AXB")
+    with pytest.raises(ValueError, match="conformation"):
+        build_capped_peptide("AG", conformation="sheet")
 
 
 def test_lj_smoothed_system_quench_is_exact(ala2):
