@@ -1,8 +1,10 @@
 """Does smoothing help find low-energy conformers?  plain vs smoothed vs hrex, equal budgets.
 
-Molecules: alanine dipeptide (shipped PDB) and Ace-AGGFM-NME (built offline with pdbfixer),
+Molecules: alanine dipeptide (shipped PDB), Ace-AGGFM-NME and capped chignolin (built
+offline as all-L, all-trans peptides and shipped in ``results/molecules/``),
 amber14, vacuum and OBC2, HBonds constraints, 2 fs. Variants: ``plain``, ``smoothed``
-(torsions), ``hrex`` (torsions) and ``smoothed-lj`` (torsions + LJ from 0.02 nm, on
+(torsions, stereo guard on), ``smoothed-unguarded`` (without it), ``hrex`` (torsions) and
+``smoothed-lj`` (torsions + LJ from 0.02 nm, on
 ``smooth_system``'s copy). Each runs ``--seeds`` seeds at ``--budget`` force evaluations
 (MD steps + minimizer iterations); the best-known minimum of a case is the lowest energy
 found by any run, including one ``--ref-factor`` x budget run per variant (but
@@ -40,7 +42,10 @@ CASES = {  # name: (molecule, solvent, budget multiplier of --budget)
     "ala2-obc2": ("ala2", "obc2", 0.5),
     "aggfm-vacuum": ("AGGFM", "vacuum", 1.0),
     "aggfm-obc2": ("AGGFM", "obc2", 1.0),
+    "chignolin-obc2": ("GYDPETGTWG", "obc2", 0.5),
 }
+#: the shipped, checked structures (all L, all trans; openmm_gausslj.conformers_build)
+MOLECULES = Path(__file__).resolve().parent.parent / "results" / "molecules"
 HIT_KJ = 1.0
 #: the long reference runs (smoothed-lj costs ~3-6x more CPU per step: no reference run)
 REF_VARIANTS = ("plain", "smoothed", "hrex")
@@ -48,6 +53,7 @@ REF_VARIANTS = ("plain", "smoothed", "hrex")
 VARIANTS = {
     "plain": ("plain", {}, False),
     "smoothed": ("smoothed", {}, False),
+    "smoothed-unguarded": ("smoothed", {"stereo_guard": False}, False),
     "hrex": ("hrex", {}, False),
     "smoothed-lj": ("smoothed", {"lj_width": 0.02}, True),
 }
@@ -57,8 +63,10 @@ def build(molecule: str, solvent: str, out: Path):
     if molecule == "ala2":
         pdb = app.PDBFile(alanine_dipeptide_pdb())
     else:
-        # pdbfixer's build is not repeatable: build once, every later run reads the PDB
-        path = out / f"ace-{molecule.lower()}-nme.pdb"
+        # pdbfixer's side chains are not repeatable: build once, later runs read the PDB
+        path = MOLECULES / f"ace-{molecule.lower()}-nme.pdb"
+        if not path.exists():
+            path = out / path.name
         if not path.exists():
             write_pdb(*build_capped_peptide(molecule), path)
         pdb = app.PDBFile(str(path))
@@ -122,11 +130,28 @@ def _merge(old: dict, new: dict) -> dict:
     return new
 
 
+def _changed(conformer: dict) -> bool | None:
+    if conformer.get("to_cis") is None:
+        return None
+    return bool(conformer["to_cis"] or conformer["inverted"])
+
+
+def _stereo(runs: list[dict]) -> str:
+    """``a/n | b/m``: runs whose best minimum has a cis flip or an inverted centre, and
+    all minima with one (``-`` for runs saved before these were recorded)."""
+    best = [_changed(r["conformers"][0]) for r in runs if r["conformers"]]
+    every = [_changed(c) for r in runs for c in r["conformers"]]
+    if None in best or None in every:
+        return "- | -"
+    return f"{sum(best)}/{len(best)} | {sum(every)}/{len(every)}"
+
+
 def summarize(cases: list[dict]) -> str:
     lines = ["| case | atoms | budget | best-known (kJ/mol) | method | hits (1 kJ/mol) | "
              "within 5 kJ/mol | median best | "
-             "best | median evals to hit | median CPU-s to hit | median CPU-s per run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "best | median evals to hit | median CPU-s to hit | median CPU-s per run | "
+             "best minimum cis/inverted (runs) | minima cis/inverted (all runs) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in cases:
         known = min(r["best_energy"] for r in c["runs"] + c["references"])
         for variant in VARIANTS:
@@ -143,7 +168,7 @@ def summarize(cases: list[dict]) -> str:
                 f"{np.median(best):.2f} | {best.min():.2f} | "
                 f"{np.median(n_hit) if n_hit else float('nan'):.0f} | "
                 f"{np.median(t_hit) if t_hit else float('nan'):.1f} | "
-                f"{np.median([r['cpu_seconds'] for r in runs]):.1f} |")
+                f"{np.median([r['cpu_seconds'] for r in runs]):.1f} | {_stereo(runs)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +181,7 @@ def plot(cases: list[dict], path: Path) -> None:
     except ImportError:
         return
     fig, axes = plt.subplots(1, len(cases), figsize=(4 * len(cases), 3.2), squeeze=False)
-    colors = dict(zip(VARIANTS, ["tab:gray", "tab:blue", "tab:orange", "tab:green"],
+    colors = dict(zip(VARIANTS, ["tab:gray", "tab:blue", "tab:purple", "tab:orange", "tab:green"],
                       strict=True))
     for ax, c in zip(axes[0], cases, strict=True):
         known = min(r["best_energy"] for r in c["runs"] + c["references"])

@@ -45,6 +45,7 @@ from .conformers_tools import (
     with_smoothed_torsions,
 )
 from .inputs import positive_int, scalar_float
+from .stereo import add_stereo_restraints, compare_stereo, find_stereo_sites
 from .torsions import TORSION_WIDTH_MAX
 
 __all__ = ["METHODS", "ConformerSearchResult", "Conformer", "search_conformers"]
@@ -67,6 +68,14 @@ class ConformerSearchResult:
     history: list[tuple[int, float, float]] = field(default_factory=list)  # step, cpu, best
     exchange_acceptance: float | None = None
     interrupted: bool = False
+    stereo_guard: bool = False  # omega/chirality restraints were on while smoothed
+
+    @property
+    def n_stereo_changed(self) -> int | None:
+        """Conformers with a cis flip or an inverted centre (``None`` without a topology)."""
+        if not self.conformers or self.conformers[0].to_cis is None:
+            return None
+        return sum(bool(c.to_cis or c.inverted) for c in self.conformers)
 
     @property
     def energies(self) -> np.ndarray:
@@ -82,7 +91,8 @@ class ConformerSearchResult:
             "steps_used": self.steps_used, "cpu_seconds": self.cpu_seconds,
             "n_quenches": self.n_quenches, "best_energy": self.best_energy,
             "exchange_acceptance": self.exchange_acceptance,
-            "interrupted": self.interrupted,
+            "interrupted": self.interrupted, "stereo_guard": self.stereo_guard,
+            "n_stereo_changed": self.n_stereo_changed,
             "history": [list(h) for h in self.history],
             "conformers": [c.to_dict(with_positions=with_positions) for c in self.conformers],
         }
@@ -258,7 +268,8 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
                       exchange_interval: int = 50, rmsd_threshold=0.05,
                       minimize_tolerance=1.0, max_minimize_iterations: int = 2000,
                       cpu_seconds=None, topology=None, platform="CPU",
-                      platform_properties: dict | None = None) -> ConformerSearchResult:
+                      platform_properties: dict | None = None,
+                      stereo_guard: bool = True) -> ConformerSearchResult:
     """Search the distinct low-energy minima of ``system`` from ``positions``.
 
     Parameters
@@ -300,7 +311,13 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
     cpu_seconds : float, optional
         A cap on CPU time (process time); the step budget is what makes runs repeatable.
     topology : openmm.app.Topology, optional
-        Picks heavy atoms by element (else by mass > 4.5 Da).
+        Picks heavy atoms by element (else by mass > 4.5 Da) and enables the stereo
+        checks: each conformer's ``to_cis``/``inverted`` against ``positions``.
+    stereo_guard : bool
+        With ``topology``, ``smoothed``/``hrex`` restrain omega and the stereocentres while
+        a width is > 0 (:func:`openmm_gausslj.stereo.add_stereo_restraints`; exactly 0 at
+        width 0, so the quench and the width-0 replica are exact). Measured in
+        docs/molecules.md: without it torsion smoothing finds cis minima.
     platform, platform_properties
         OpenMM platform (name or object) and its properties.
 
@@ -325,6 +342,10 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
                          f" got {pos.shape}")
     work = with_smoothed_torsions(system) if method != "plain" else copy.deepcopy(system)
     quench_sys = copy.deepcopy(work)
+    sites = None if topology is None else find_stereo_sites(topology)
+    guarded = bool(stereo_guard) and sites is not None and method != "plain"
+    if guarded:
+        add_stereo_restraints(work, topology, pos, sites=sites)
     quench_ctx = make_context(quench_sys, mm.VerletIntegrator(0.001), o["platform"],
                               o["platform_properties"])
     WidthControl(quench_sys).apply(quench_ctx, 0.0, 0.0)  # quench on the exact potential
@@ -340,7 +361,12 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
             acceptance = _hrex_loop(run, work, pos)
         else:
             _annealing_loop(run, work, pos, smoothed=method == "smoothed")
+    conformers = run.minima.sorted()
+    for c in conformers if sites is not None else ():
+        report = compare_stereo(sites, pos, c.positions)
+        c.to_cis, c.inverted = report.to_cis, report.inverted
     return ConformerSearchResult(
-        method=method, seed=o["seed"], budget=o["budget"], conformers=run.minima.sorted(),
+        method=method, seed=o["seed"], budget=o["budget"], conformers=conformers,
         steps_used=run.budget.used, cpu_seconds=run.budget.cpu, n_quenches=run.n_quenches,
-        history=run.history, exchange_acceptance=acceptance, interrupted=bool(interrupted))
+        history=run.history, exchange_acceptance=acceptance, interrupted=bool(interrupted),
+        stereo_guard=guarded)

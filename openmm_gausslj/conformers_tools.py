@@ -14,6 +14,7 @@ import openmm as mm
 import openmm.unit as unit
 
 from .expressions import WIDTH_PARAMETER
+from .stereo import STEREO_FORCE_NAME
 from .torsions import (
     TORSION_WIDTH_PARAMETER,
     set_torsion_width,
@@ -108,10 +109,14 @@ class Conformer:
     found_step: int
     found_cpu_s: float
     hits: int = 1
+    #: against the start structure (with a topology): peptide bonds now cis, centres inverted
+    to_cis: list[str] | None = None
+    inverted: list[str] | None = None
 
     def to_dict(self, *, with_positions: bool = True) -> dict:
         d = {"energy": self.energy, "found_step": self.found_step,
-             "found_cpu_s": self.found_cpu_s, "hits": self.hits}
+             "found_cpu_s": self.found_cpu_s, "hits": self.hits,
+             "to_cis": self.to_cis, "inverted": self.inverted}
         if with_positions:
             d["positions_nm"] = self.positions.tolist()
         return d
@@ -187,7 +192,7 @@ class WidthControl:
     def __init__(self, system: mm.System):
         self.has_torsion = bool(torsion_force_indices(system, TORSION_WIDTH_PARAMETER))
         names = {f.getGlobalParameterName(k) for f in system.getForces()
-                 if hasattr(f, "getNumGlobalParameters")
+                 if hasattr(f, "getNumGlobalParameters") and f.getName() != STEREO_FORCE_NAME
                  for k in range(f.getNumGlobalParameters())}
         self.has_lj = WIDTH_PARAMETER in names
 

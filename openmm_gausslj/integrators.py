@@ -34,6 +34,7 @@ from .langevin import (  # noqa: F401  (re-exported: they lived here before 0.3)
 )
 from .reporters import WidthReporter  # noqa: F401  (re-exported; lived here in 0.1)
 from .state import check_no_coincident, check_width_for_system, warn_if_inexact
+from .stereo_guard import DEFAULT_STEREO_GUARD, StereoGuard, guard_parameters
 from .switch_on import RAMP_STEPS, ramp_width
 
 __all__ = [
@@ -81,6 +82,7 @@ def anneal_simulation(
     callback: Callable[[float, object], None] | None = None,
     torsion_width_start=None,
     ramp_steps: int = RAMP_STEPS,
+    stereo_guard: str = DEFAULT_STEREO_GUARD,
 ) -> StageResult:
     """Anneal an ``app.Simulation`` stage by stage with its own integrator.
 
@@ -100,6 +102,9 @@ def anneal_simulation(
     ``ramp_steps`` steps (:func:`~openmm_gausslj.switch_on.ramp_width`: a Langevin
     integrator at 100/ps meanwhile), so switching smoothing on does not heat the system;
     ``ramp_steps=0`` jumps.
+
+    ``stereo_guard``: as in :func:`homotopy_minimize`, with the Simulation's topology
+    (``result.stereo``).
     """
     n = 0 if steps_per_width == 0 else positive_int(steps_per_width, "steps_per_width")
     context = simulation.context
@@ -107,22 +112,26 @@ def anneal_simulation(
     set_widths = _stage_setter(context, parameter, ws[0], torsion_width_start)
     warn_if_inexact(context, parameter)
     start = snapshot(context, parameter)
-    if n and ramp_steps:
-        ramp_width(context, ws[0], steps=ramp_steps, parameter=parameter, set_width=set_widths,
-                   step=simulation.step)
     out = []
-    for w in ws:
-        set_widths(w)
-        if minimize:
-            simulation.minimizeEnergy()
-        if n:
-            simulation.step(n)
-        e = context.getState(getEnergy=True).getPotentialEnergy()
-        out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
-        if callback is not None:
-            callback(w, simulation)
+    guard = StereoGuard(context, getattr(simulation, "topology", None), stereo_guard,
+                        guard_parameters(parameter))
+    with guard:  # the ramp too: it runs at widths > 0
+        if n and ramp_steps:
+            ramp_width(context, ws[0], steps=ramp_steps, parameter=parameter,
+                       set_width=set_widths, step=simulation.step)
+        for w in ws:
+            set_widths(w)
+            if minimize:
+                simulation.minimizeEnergy()
+            if n:
+                simulation.step(n)
+            e = context.getState(getEnergy=True).getPotentialEnergy()
+            out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
+            if callback is not None:
+                callback(w, simulation)
     margin = thermal_margin(context) if ws[-1] == 0.0 else float("inf")  # exact end only
-    return judge(out, start, snapshot(context, parameter), margin, "anneal_simulation")
+    return guard.result(judge(out, start, snapshot(context, parameter), margin,
+                              "anneal_simulation"))
 
 
 def homotopy_minimize(
@@ -134,6 +143,8 @@ def homotopy_minimize(
     parameter: str = WIDTH_PARAMETER,
     final_width: float | None = 0.0,
     torsion_width_start=None,
+    topology=None,
+    stereo_guard: str = DEFAULT_STEREO_GUARD,
 ) -> StageResult:
     """Gaussian homotopy: ``LocalEnergyMinimizer`` at each width, then at ``final_width``.
 
@@ -151,6 +162,12 @@ def homotopy_minimize(
         Last stage's width (default 0, the unsmoothed potential); ``None`` to skip.
     torsion_width_start : float, optional
         Couple the torsion width (radians): ``tau = torsion_width_start * w / widths[0]``.
+    topology : openmm.app.Topology, optional
+        The molecule's topology: enables the stereo guard (without it nothing is checked).
+    stereo_guard : {"restrain", "check", "off"}
+        With ``topology``: peptide bonds and stereocentres compared before and after
+        (``result.stereo``; a ``RuntimeWarning`` on a change) and, by default, restrained
+        while the width is > 0 (:mod:`openmm_gausslj.stereo_guard`).
 
     Returns
     -------
@@ -158,7 +175,8 @@ def homotopy_minimize(
         ``[(width, energy in kJ/mol)]`` after each stage; ``success`` is False (with a
         ``RuntimeWarning``) when the homotopy dispersed: molecules in contact at the start
         drifted apart, or the exact energy ended above the start's (by more than
-        ``max(1, 1e-4 |E_start|)`` kJ/mol: worse than not minimizing at all).
+        ``max(1, 1e-4 |E_start|)`` kJ/mol: worse than not minimizing at all). ``stereo``: the
+        :class:`~openmm_gausslj.stereo.StereoReport` (``None`` without ``topology``).
     """
     ws = _stage_widths(widths, context, parameter)
     if final_width is not None:
@@ -176,10 +194,13 @@ def homotopy_minimize(
     warn_if_inexact(context, parameter)
     start = snapshot(context, parameter)
     out = []
-    for w in ws:
-        set_widths(w)
-        mm.LocalEnergyMinimizer.minimize(context, tol, int(max_iterations))
-        e = context.getState(getEnergy=True).getPotentialEnergy()
-        out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
+    guard = StereoGuard(context, topology, stereo_guard, guard_parameters(parameter))
+    with guard:
+        for w in ws:
+            set_widths(w)
+            mm.LocalEnergyMinimizer.minimize(context, tol, int(max_iterations))
+            e = context.getState(getEnergy=True).getPotentialEnergy()
+            out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
     margin = max(1.0, 1e-4 * abs(start.energy)) if ws[-1] == 0.0 else float("inf")
-    return judge(out, start, snapshot(context, parameter), margin, "homotopy_minimize")
+    return guard.result(judge(out, start, snapshot(context, parameter), margin,
+                              "homotopy_minimize"))
