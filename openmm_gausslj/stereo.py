@@ -111,13 +111,13 @@ def find_stereo_sites(topology) -> StereoSites:
                          "(e.g. PDBFile(...).topology or Modeller)")
     quads, omega_labels = _omega_sites(list(topology.residues()))
     centres, labels, is_ca, seen = [], [], [], set()
-    for res in topology.residues():
-        idx = {a.name: a.index for a in res.atoms()}
-        if all(k in idx for k in ("N", "CA", "C", "CB")):
-            centres.append((idx["CA"], idx["N"], idx["C"], idx["CB"]))
-            labels.append(f"{res.name}{res.id}:CA")
+    for a in atoms:  # N, C, CB by name among CA's bonded atoms (merged caps reuse names)
+        bonded = {atoms[j].name: j for j in neighbours[a.index]}
+        if a.name == "CA" and all(k in bonded for k in ("N", "C", "CB")):
+            centres.append((a.index, bonded["N"], bonded["C"], bonded["CB"]))
+            labels.append(f"{a.residue.name}{a.residue.id}:CA")
             is_ca.append(True)
-            seen.add(idx["CA"])
+            seen.add(a.index)
     cls = _graph_classes(topology, neighbours)
     for a in atoms:
         nb = neighbours[a.index]

@@ -158,3 +158,18 @@ def test_compare_detects_constructed_flips():
     assert not compare_stereo(sites, xyz, xyz + 0.3).changed
     with pytest.raises(ValueError, match="D residues"):
         check_l_trans(top, mirror)
+
+
+def test_ca_neighbours_are_bonded_atoms_in_a_merged_residue():
+    """CHARMM's ALAD holds ACE, ALA and NME in one residue (two N, two C): the CA centre
+    must use the N, C and CB bonded to it (was the NME's N and C: NaN in hrex)."""
+    from openmm_gausslj.data import alanine_dipeptide_pdb
+
+    pdb = app.PDBFile(alanine_dipeptide_pdb())
+    top = app.Topology()
+    res = top.addResidue("ALAD", top.addChain())
+    atoms = {a: top.addAtom(a.name, a.element, res) for a in pdb.topology.atoms()}
+    for a, b in pdb.topology.bonds():
+        top.addBond(atoms[a], atoms[b])
+    sites = find_stereo_sites(top)
+    assert sites.centres.tolist() == [[8, 6, 14, 10]]  # CA; N, C, CB of the ALA
