@@ -100,15 +100,15 @@ def _omega_sites(residues) -> tuple[list, list]:
 
 
 def find_stereo_sites(topology) -> StereoSites:
-    """Peptide bonds and stereocentres of an ``openmm.app.Topology`` (needs its bonds)."""
+    """Peptide bonds and stereocentres of an ``openmm.app.Topology``.
+
+    Centres come from the topology's bonds: without bonds (atoms, ions) there are none.
+    """
     atoms = list(topology.atoms())
     neighbours: list[list[int]] = [[] for _ in atoms]
     for a, b in topology.bonds():
         neighbours[a.index].append(b.index)
         neighbours[b.index].append(a.index)
-    if atoms and not any(neighbours):
-        raise ValueError("topology has no bonds: stereochemistry needs them "
-                         "(e.g. PDBFile(...).topology or Modeller)")
     quads, omega_labels = _omega_sites(list(topology.residues()))
     centres, labels, is_ca, seen = [], [], [], set()
     for a in atoms:  # N, C, CB by name among CA's bonded atoms (merged caps reuse names)

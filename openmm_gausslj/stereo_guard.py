@@ -75,7 +75,8 @@ class StereoGuard:
         self.start = _positions(self.context)
         system = self.context.getSystem()  # the Context's own System (not a copy)
         present = any(f.getName() == STEREO_FORCE_NAME for f in system.getForces())
-        if self.mode == "restrain" and not present:
+        has_sites = len(self.sites.omegas) + len(self.sites.centres) > 0
+        if self.mode == "restrain" and has_sites and not present:
             self._index = add_stereo_restraints(system, self.topology, self.start,
                                                 parameters=self.parameters, sites=self.sites)
             self.context.reinitialize(preserveState=True)
