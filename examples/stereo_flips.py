@@ -1,7 +1,8 @@
 """Do peptide bonds flip to cis, or stereocentres invert, under smoothing?  Guard on/off.
 
 Protocol per run (one molecule, force field, width, guard, seed): the exact minimum of the
-built L/trans peptide; the width set and a minimization at it; ``--steps`` Langevin steps
+built L/trans peptide; the width set and (``--switch minimize``, default) a minimization at
+it; ``--steps`` Langevin steps
 (300 K, 2 fs, HBonds) at that width; the width annealed linearly to 0 in 10 stages over
 ``--anneal-steps``; a minimization at 0. Counted against the start: peptide bonds now cis,
 centres inverted (:mod:`openmm_gausslj.stereo`). Guards: ``none``; ``restrain`` (the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -48,7 +50,7 @@ def _pos(ctx):
         unit.nanometer)
 
 
-def one_run(mol, ff, width, guard, seed, steps, anneal_steps) -> dict:
+def one_run(mol, ff, width, guard, seed, steps, anneal_steps, switch="minimize") -> dict:
     system, top, pos = _system(mol, ff)
     ref = mm.Context(system, mm.VerletIntegrator(0.001),
                      mm.Platform.getPlatformByName("CPU"), {"Threads": "1"})
@@ -65,7 +67,8 @@ def one_run(mol, ff, width, guard, seed, steps, anneal_steps) -> dict:
     ctx.setPositions(start)
     t0 = time.process_time()
     ctx.setParameter("gausslj_width", width)
-    mm.LocalEnergyMinimizer.minimize(ctx, 10.0, 1000)
+    if switch == "minimize":  # "abrupt": a bare setParameter, as a user might
+        mm.LocalEnergyMinimizer.minimize(ctx, 10.0, 1000)
     ctx.setVelocitiesToTemperature(300, seed + 1)
     integ.step(steps)
     at_width = compare_stereo(sites, start, _pos(ctx))
@@ -76,23 +79,28 @@ def one_run(mol, ff, width, guard, seed, steps, anneal_steps) -> dict:
     end = compare_stereo(sites, start, _pos(ctx))
     e = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
     return {"molecule": mol, "force_field": ff, "width": width, "guard": guard, "seed": seed,
+            "switch": switch,
             "cis_at_width": at_width.to_cis, "inverted_at_width": at_width.inverted,
             "cis_after": end.to_cis, "inverted_after": end.inverted, "energy_after": e,
             "cpu_s": time.process_time() - t0}
 
 
 def table(runs: list[dict]) -> str:
-    keys = sorted({(r["molecule"], r["force_field"], r["width"]) for r in runs})
-    lines = ["| molecule | force field | width (nm) | guard | runs | runs with a cis flip "
+    keys = sorted({(r["molecule"], r["force_field"], r.get("switch", "minimize"), r["width"])
+                   for r in runs})
+    lines = ["| molecule | force field | switch-on | width (nm) | guard | runs | "
+             "runs with a cis flip "
              "(after anneal) | cis bonds (after) | inverted centres (after) | "
-             "cis at width | inverted at width |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for mol, ff, w in keys:
+             "cis at width | inverted at width |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for mol, ff, sw, w in keys:
         for g in GUARDS:
-            rs = [r for r in runs if (r["molecule"], r["force_field"], r["width"], r["guard"])
-                  == (mol, ff, w, g)]
+            rs = [r for r in runs if (r["molecule"], r["force_field"],
+                                      r.get("switch", "minimize"), r["width"], r["guard"])
+                  == (mol, ff, sw, w, g)]
             if rs:
                 lines.append(
-                    f"| {mol} | {ff} | {w} | {g} | {len(rs)} | "
+                    f"| {mol} | {ff} | {sw} | {w} | {g} | {len(rs)} | "
                     f"{sum(bool(r['cis_after']) for r in rs)} | "
                     f"{sum(len(r['cis_after']) for r in rs)} | "
                     f"{sum(len(r['inverted_after']) for r in rs)} | "
@@ -111,21 +119,25 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--anneal-steps", type=int, default=1000)
+    p.add_argument("--switch", default="minimize", choices=("minimize", "abrupt"),
+                   help="minimize at the width before the MD, or not")
     p.add_argument("--out", required=True, help="JSON file (written after every run)")
     args = p.parse_args(argv)
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.exists() else {"runs": []}
-    data["command"] = "python examples/stereo_flips.py " + " ".join(argv or [])
-    done = {(r["molecule"], r["force_field"], r["width"], r["guard"], r["seed"])
-            for r in data["runs"]}
+    data.setdefault("commands", []).append(
+        "python examples/stereo_flips.py " + " ".join(sys.argv[1:] if argv is None else argv))
+    done = {(r["molecule"], r["force_field"], r["width"], r["guard"], r["seed"],
+             r.get("switch", "minimize")) for r in data["runs"]}
     for seed in args.seeds:
         for mol in args.molecules:
             for ff in args.force_fields:
                 for w in args.widths:
                     for g in args.guards:
-                        if (mol, ff, w, g, seed) in done:
+                        if (mol, ff, w, g, seed, args.switch) in done:
                             continue
-                        r = one_run(mol, ff, w, g, seed, args.steps, args.anneal_steps)
+                        r = one_run(mol, ff, w, g, seed, args.steps, args.anneal_steps,
+                                    args.switch)
                         data["runs"].append(r)
                         write_json(out, data)
                         print(f"{mol} {ff} w={w} {g} seed {seed}: cis {r['cis_after']} "

@@ -209,3 +209,24 @@ def test_hrex_on_charmm_cmap():
     assert r.conformers and 0 < r.exchange_acceptance <= 1
     for c in r.conformers:
         assert _energy(system, c.positions) == pytest.approx(c.energy, abs=0.05)
+
+
+def test_stereo_of_conformers_reported():
+    """With a topology every conformer carries its cis flips / inversions against the
+    start and the smoothed methods run guarded; without one nothing is claimed."""
+    from pathlib import Path
+
+    pdb = app.PDBFile(str(Path(__file__).resolve().parents[2] / "results" / "molecules"
+                          / "ace-aggfm-nme.pdb"))
+    system = app.ForceField("amber14-all.xml").createSystem(
+        pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
+    r = search_conformers(system, pdb.positions, method="smoothed", budget=1500, seed=0,
+                          topology=pdb.topology, **OPTS)
+    assert r.stereo_guard and r.conformers
+    assert all(isinstance(c.to_cis, list) and isinstance(c.inverted, list)
+               for c in r.conformers)
+    assert r.n_stereo_changed == sum(bool(c.to_cis or c.inverted) for c in r.conformers)
+    assert r.to_dict()["conformers"][0]["to_cis"] == r.conformers[0].to_cis
+    r = search_conformers(system, pdb.positions, method="smoothed", budget=1500, seed=0,
+                          **OPTS)
+    assert not r.stereo_guard and r.n_stereo_changed is None
