@@ -126,7 +126,8 @@ def test_anneal_reports_a_flip(aggfm):
 
 
 def _anneal_flips(name, width, steps, seed, implicit=False):
-    """The docs' protocol: minimize at the width, ``steps`` at it, 10 stages to 0, minimize."""
+    """The docs' harsher protocol: the width switched on (no minimization at it), ``steps``
+    at it, 10 stages to 0, a minimization."""
     system, top, xyz = _peptide(name, implicit)
     integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
     integ.setRandomNumberSeed(seed + 1)
@@ -135,7 +136,7 @@ def _anneal_flips(name, width, steps, seed, implicit=False):
     sim.context.setPositions(xyz)
     sim.context.setVelocitiesToTemperature(300, seed + 1)
     ws = [width * (1 - k / 10) for k in range(11)]
-    out = anneal_simulation(sim, [width], steps, minimize=True)
+    out = anneal_simulation(sim, [width], steps)
     out2 = anneal_simulation(sim, ws[1:], steps // 20)
     sim.minimizeEnergy()
     end = sim.context.getState(getPositions=True).getPositions(asNumpy=True)
