@@ -14,8 +14,12 @@ import sys
 
 import numpy as np
 
+from ..core.defaults import R_CORE
+from ..defaults import HOMOTOPY
+from ..optimize.dispersal import dispersal, warn_dispersed
 from ..optimize.globalopt import global_minimize
-from ..schedules import GeometricSchedule, WidthSchedule, as_schedule
+from ..optimize.homotopy import default_schedule
+from ..schedules import WidthSchedule, as_schedule
 
 __all__ = ["GaussianHomotopy", "global_minimize_atoms"]
 
@@ -34,9 +38,11 @@ class GaussianHomotopy:
         An ASE optimizer class (``FIRE`` (default), ``BFGS``, ``LBFGS``, ``MDMin``,
         ``GPMin``, ``BFGSLineSearch``, ...), instantiated once per width.
     widths : schedule spec, optional
-        Widths in Å (the calculator's length unit); default the paper's geometric
-        widths scaled by the calculator's ``sigma`` when it is a single number
-        (``sigma * 0.95**k`` down to ``0.025 sigma``), then 0.
+        Widths in Å (the calculator's length unit); default
+        :func:`~ase_gausslj.optimize.homotopy.default_schedule` scaled by the smallest
+        ``sigma`` of the calculator: first width ~0.3 sigma (the smoothed pair well still
+        binds by 0.04 eps; the paper's 1 sigma makes a gas), factor 0.8 down to
+        0.025 sigma, then 0.
     logfile : str, file or None
         ``'-'`` (default) for stdout, a path, or None; shared by all stages.
     trajectory : str, Trajectory or None
@@ -44,20 +50,34 @@ class GaussianHomotopy:
     optimizer_kwargs : dict, optional
         Extra keywords for the optimizer class.
     fmax_smoothed : float, optional
-        Force tolerance (eV/Å) at the smoothed widths; default the ``fmax`` of
-        :meth:`run`.
+        Force tolerance (eV/Å) at the smoothed widths; default the smaller of the
+        ``fmax`` of :meth:`run` and 0.05 epsilon/sigma of the calculator (ASE's 0.05 eV/Å
+        is 16 eps/sigma for argon: the smoothed stages would stop at once, far apart).
     steps_per_width : int, optional
         Step cap at each smoothed width; default the ``steps`` of :meth:`run`.
+    compare_plain : bool
+        Also run the optimizer at width 0 from the start and keep that minimum when it
+        is lower (default True: one homotopy is not lower than one plain minimization
+        from every start; see docs/when-to-smooth.md).
 
     Attributes
     ----------
     stages : list of dict
         Per width: ``width``, ``energy`` (at that width), ``steps``, ``converged``.
+    dispersed : bool
+        The homotopy ended with atoms out of LJ range of the rest, much larger than the
+        start or above its energy (``dispersal`` lists why); :meth:`run` then returns
+        False and warns (:class:`~ase_gausslj.optimize.dispersal.HomotopyDispersedWarning`).
+    homotopy_energy, plain_energy : float or None
+        Final energies of the homotopy and of the plain comparison.
+    used_plain : bool
+        The atoms hold the plain minimum (it was lower).
     """
 
     def __init__(self, atoms, optimizer=None, widths=None, *, logfile="-", trajectory=None,
                  optimizer_kwargs=None, fmax_smoothed: float | None = None,
-                 steps_per_width: int | None = None):
+                 steps_per_width: int | None = None,
+                 compare_plain: bool = HOMOTOPY.compare_plain):
         calc = atoms.calc
         if calc is None or "width" not in getattr(calc, "parameters", {}):
             raise ValueError("atoms: its calculator must have a 'width' parameter "
@@ -68,11 +88,18 @@ class GaussianHomotopy:
             optimizer = FIRE
         if not callable(optimizer):
             raise ValueError(f"optimizer must be an ASE optimizer class, got {optimizer!r}")
+        sig, eps = (_param_values(calc, k) for k in ("sigma", "epsilon"))
+        self._sigma_max = float(np.max(sig))
+        self._force_unit = float(np.min(eps)) / self._sigma_max
         if widths is None:
-            sig = calc.parameters.get("sigma", 1.0)
-            sig = list(sig.values()) if isinstance(sig, dict) else sig
-            scale = float(np.max(sig))
-            widths = GeometricSchedule(scale, 0.95, 0.025 * scale)
+            widths = default_schedule(float(np.min(sig)),
+                                      float(calc.parameters.get("r_core", R_CORE)))
+        self.compare_plain = bool(compare_plain)
+        self.dispersed = False
+        self.dispersal: list[str] = []
+        self.homotopy_energy: float | None = None
+        self.plain_energy: float | None = None
+        self.used_plain = False
         self.atoms = atoms
         self.optimizer = optimizer
         self.schedule: WidthSchedule = as_schedule(widths)
@@ -100,8 +127,8 @@ class GaussianHomotopy:
         Parameters
         ----------
         fmax : float
-            Force tolerance (eV/Å) of the final, unsmoothed stage (and of the smoothed
-            stages unless ``fmax_smoothed`` was given).
+            Force tolerance (eV/Å) of the final, unsmoothed stage (and of the plain
+            comparison).
         steps : int
             Maximum optimizer steps per width (``steps_per_width`` overrides it for the
             smoothed widths).
@@ -109,7 +136,9 @@ class GaussianHomotopy:
         Returns
         -------
         bool
-            Whether the final (width 0) stage converged to ``fmax``.
+            Whether the final (width 0) stage converged to ``fmax`` and the homotopy did
+            not disperse (a dispersed run returns False even when the plain comparison
+            left the atoms in a good minimum).
         """
         from ase.io.trajectory import Trajectory
 
@@ -124,31 +153,72 @@ class GaussianHomotopy:
         own_traj = isinstance(traj, str)
         if own_traj:
             traj = Trajectory(traj, "w", self.atoms)
-        converged = False
         try:
-            ws = list(self.schedule.widths)
-            for k, w in enumerate(ws):
-                final = k == len(ws) - 1
-                self.atoms.calc.set(width=w)
-                f_tol = fmax if (final or self.fmax_smoothed is None) else self.fmax_smoothed
-                n = steps if (final or self.steps_per_width is None) else self.steps_per_width
-                self._log(fd, f"GaussianHomotopy: stage {k + 1}/{len(ws)} width {w:.6g}")
-                opt = self.optimizer(self.atoms, logfile=fd, trajectory=traj,
-                                     **self.optimizer_kwargs)
-                for function, interval, args, kwargs in self.observers:
-                    opt.attach(function, interval, *args, **kwargs)
-                conv = bool(opt.run(fmax=f_tol, steps=n))
-                self.nsteps += opt.nsteps
-                e = float(self.atoms.get_potential_energy())
-                self.stages.append({"width": float(w), "energy": e, "steps": int(opt.nsteps),
-                                    "converged": conv})
-                converged = conv if final else converged
+            start = self.atoms.get_positions()
+            self.atoms.calc.set(width=0.0)
+            e_start = float(self.atoms.get_potential_energy())
+            converged = self._anneal(fd, traj, fmax, steps)
+            e = self.homotopy_energy = float(self.atoms.get_potential_energy())
+            self.dispersal = dispersal(self.atoms.get_positions(), start,
+                                       sigma=self._sigma_max, energy=e, start_energy=e_start)
+            self.dispersed = bool(self.dispersal)
+            if self.dispersed:
+                warn_dispersed(self.dispersal, "GaussianHomotopy")
+            if self.compare_plain and self.schedule.widths[0] > 0.0:
+                converged = self._plain(fd, traj, start, fmax, steps, converged)
         finally:
             if own_traj:
                 traj.close()
             if own_log:
                 fd.close()
+        return converged and not self.dispersed
+
+    def _optimize(self, fd, traj, fmax: float, steps: int) -> tuple[bool, int]:
+        opt = self.optimizer(self.atoms, logfile=fd, trajectory=traj, **self.optimizer_kwargs)
+        for function, interval, args, kwargs in self.observers:
+            opt.attach(function, interval, *args, **kwargs)
+        conv = bool(opt.run(fmax=fmax, steps=steps))
+        self.nsteps += opt.nsteps
+        return conv, int(opt.nsteps)
+
+    def _anneal(self, fd, traj, fmax: float, steps: int) -> bool:
+        ws = list(self.schedule.widths)
+        f_smooth = (min(fmax, HOMOTOPY.fmax_smoothed * self._force_unit)
+                    if self.fmax_smoothed is None else self.fmax_smoothed)
+        converged = False
+        for k, w in enumerate(ws):
+            final = k == len(ws) - 1
+            self.atoms.calc.set(width=w)
+            n = steps if (final or self.steps_per_width is None) else self.steps_per_width
+            self._log(fd, f"GaussianHomotopy: stage {k + 1}/{len(ws)} width {w:.6g}")
+            conv, nsteps = self._optimize(fd, traj, fmax if final else f_smooth, n)
+            self.stages.append({"width": float(w),
+                                "energy": float(self.atoms.get_potential_energy()),
+                                "steps": nsteps, "converged": conv})
+            converged = conv if final else converged
         return converged
+
+    def _plain(self, fd, traj, start, fmax: float, steps: int, converged: bool) -> bool:
+        """Plain minimization from ``start``; keep it when lower. Returns ``converged``."""
+        x_h = self.atoms.get_positions()
+        self.atoms.calc.set(width=0.0)
+        self.atoms.positions = start
+        self._log(fd, "GaussianHomotopy: plain minimization from the start (comparison)")
+        conv, _ = self._optimize(fd, traj, fmax, steps)
+        self.plain_energy = float(self.atoms.get_potential_energy())
+        e_h = float(self.homotopy_energy)
+        self.used_plain = self.plain_energy < e_h - 1e-8 * max(1.0, abs(e_h))
+        if self.used_plain:
+            return conv
+        self.atoms.positions = x_h
+        return converged
+
+
+def _param_values(calc, key: str) -> np.ndarray:
+    """A calculator parameter (number, per-atom array or per-species dict) as an array."""
+    v = calc.parameters.get(key, 1.0)
+    v = list(v.values()) if isinstance(v, dict) else v
+    return np.atleast_1d(np.asarray(v, dtype=np.float64))
 
 
 class _ASEObjective:

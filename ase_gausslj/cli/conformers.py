@@ -42,31 +42,45 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                         "--forcefield amber14-all.xml --forcefield implicit/obc2.xml "
                         "(default amber14-all.xml)")
     p.add_argument("--add-hydrogens", action="store_true", help="add missing hydrogens (pH 7)")
-    p.add_argument("--method", choices=_METHODS, default="smoothed")
-    p.add_argument("--budget", type=positive_int, default=20_000,
+    d = api_defaults()  # the API's defaults: one definition (tests/test_defaults.py)
+    p.add_argument("--method", choices=_METHODS, default=d["method"])
+    p.add_argument("--budget", type=positive_int, default=d["budget"],
                    help="force evaluations: MD steps (all replicas) + minimizer iterations")
-    p.add_argument("--cpu-seconds", type=positive_float, default=None, help="CPU-time cap")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=positive_float, default=600.0, help="hot MD (K)")
-    p.add_argument("--cycle-steps", type=positive_int, default=1000,
+    p.add_argument("--cpu-seconds", type=positive_float, default=d["cpu_seconds"],
+                   help="CPU-time cap")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--temperature", type=positive_float, default=d["temperature"],
+                   help="hot MD (K)")
+    p.add_argument("--cycle-steps", type=positive_int, default=d["cycle_steps"],
                    help="MD steps between quenches")
-    p.add_argument("--torsion-width", type=nonneg_float, default=1.0,
+    p.add_argument("--torsion-width", type=nonneg_float, default=d["torsion_width"],
                    help="start torsion width (radians)")
-    p.add_argument("--lj-width", type=nonneg_float, default=0.0,
+    p.add_argument("--lj-width", type=nonneg_float, default=d["lj_width"],
                    help="start LJ width (nm); > 0 smooths the LJ too (smooth_system)")
-    p.add_argument("--replicas", type=positive_int, default=4, help="hrex replicas")
-    p.add_argument("--rmsd", type=positive_float, default=0.05,
+    p.add_argument("--replicas", type=positive_int, default=d["replicas"], help="hrex replicas")
+    p.add_argument("--rmsd", type=positive_float, default=d["rmsd_threshold"],
                    help="heavy-atom RMSD (nm) above which minima are distinct")
-    p.add_argument("--timestep", type=positive_float, default=2.0,
+    p.add_argument("--timestep", type=positive_float, default=d["timestep"] * 1000.0,
                    help="fs (HBonds constrained)")
     p.add_argument("--keep", type=positive_int, default=10, help="PDBs written (lowest)")
     p.add_argument("--pdb-prefix", default=None, help="PDB path prefix (default: output stem)")
     p.add_argument("--plot", default=None, metavar="PNG", help="best energy vs CPU time")
-    p.add_argument("--platform", default="CPU")
+    p.add_argument("--platform", default=d["platform"])
     p.add_argument("--threads", type=positive_int, default=1, help="CPU platform threads")
     add_output_options(p, output_help="write the conformers as JSON")
     p.set_defaults(func=_cli_main, _subparser=p)
     return p
+
+
+def api_defaults() -> dict:
+    """``search_conformers``' keyword defaults (what the CLI's defaults are read from)."""
+    import inspect
+
+    from openmm_gausslj.conformers import search_conformers
+
+    return {name: par.default
+            for name, par in inspect.signature(search_conformers).parameters.items()
+            if par.default is not inspect.Parameter.empty}
 
 
 def _system(args):

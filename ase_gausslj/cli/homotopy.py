@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..defaults import HOMOTOPY, HOMOTOPY_OPTIMIZERS
 from ..io import interruptible, write_json
 from .common import (
     EXIT_INTERRUPTED,
@@ -20,7 +21,6 @@ from .common import (
 
 __all__ = ["add_cli"]
 
-_OPTIMIZERS = ("lbfgs", "fire", "adam")  # as ase_gausslj.optimize.homotopy (kept light)
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
@@ -30,12 +30,18 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         description="Minimize an N-atom LJ cluster from random N(0,1) starts by annealing "
                     "the Gaussian width (Ram & Ram 2025).")
     p.add_argument("n_atoms", type=atom_count, help="number of atoms (>= 2)")
-    p.add_argument("--runs", type=positive_int, default=5, help="number of random starts")
-    p.add_argument("--seed", type=int, default=0, help="first seed")
+    p.add_argument("--runs", type=positive_int, default=HOMOTOPY.runs,
+                   help="number of random starts")
+    p.add_argument("--seed", type=int, default=HOMOTOPY.seed, help="first seed")
     p.add_argument("--protocol", choices=["default", "paper", "budget"], default="default")
-    p.add_argument("--optimizer", choices=list(_OPTIMIZERS), default=None)
+    p.add_argument("--optimizer", choices=list(HOMOTOPY_OPTIMIZERS), default=None,
+                   help=f"inner minimizer (default {HOMOTOPY.optimizer}; adam for the "
+                        "paper's protocols)")
     p.add_argument("--no-homotopy", action="store_true",
                    help="plain minimization at width 0 (the baseline)")
+    p.add_argument("--compare-plain", action=argparse.BooleanOptionalAction, default=None,
+                   help="also minimize plainly from each start, keep the lower (default: "
+                        "on for the default protocol, off for the paper's)")
     p.add_argument("--max-steps", type=positive_int, default=None)
     p.add_argument("--polish", action="store_true", help="final L-BFGS at width 0")
     p.add_argument("--workers", type=positive_int, default=1, help="process pool size")
@@ -54,6 +60,7 @@ def _run(args):
         "optimizer": args.optimizer,
         "max_steps": args.max_steps,
         "polish": args.polish,
+        "compare_plain": args.compare_plain,
         "progress": progress_enabled(args),
     }
     if args.no_homotopy:
@@ -82,6 +89,8 @@ def _cli_main(args) -> int:
         return EXIT_INTERRUPTED
     for r in sorted(ms.results, key=lambda r: r.seed):
         note = "  (interrupted)" if r.interrupted else ""
+        note += "  DISPERSED" if r.dispersed else ""
+        note += "  (plain minimum was lower)" if r.used_plain else ""
         print(f"seed {r.seed}: E = {r.energy:.4f}  widths visited {r.widths_visited}  "
               f"steps {r.n_steps}  {r.wall_time:.1f} s{note}")
     e = ms.energies

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from ..defaults import GLOBAL_METHODS, GLOBAL_OPT
 from ..io import interruptible, write_json, write_text
 from .common import (
     EXIT_INTERRUPTED,
@@ -27,12 +28,9 @@ from .common import (
 
 __all__ = ["add_cli"]
 
-# kept in sync with ase_gausslj.optimize.globalopt (not imported: ``gausslj --help`` stays
-# light); tests/optimize/test_optimize_reliability.py checks that they agree
-METHODS = ("bh", "smoothed-bh", "homotopy")
-DEFAULT_QUENCHES = 1000
-DEFAULT_WIDTHS = (0.3,)
-DEFAULT_TEMPERATURE = 0.8
+# one definition of every default, shared with global_minimize (a light module);
+# tests/test_defaults.py compares this parser with the API signature
+D = GLOBAL_OPT
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
@@ -42,32 +40,34 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         description="Global minimization of an N-atom LJ cluster in reduced units. Prints a "
                     "JSON summary; the budget counts quenches, so a seeded run repeats.")
     p.add_argument("n_atoms", type=atom_count, help="number of atoms (>= 2)")
-    p.add_argument("--method", choices=METHODS, default="smoothed-bh")
+    p.add_argument("--method", choices=GLOBAL_METHODS, default=D.method,
+                   help=f"search method (default {D.method}: measured best, "
+                        "docs/when-to-smooth.md)")
     p.add_argument("--quenches", "--budget", "--max-minimizations", dest="quenches",
                    type=positive_int, default=None, metavar="N",
-                   help=f"local minimizations per start (default {DEFAULT_QUENCHES}, or "
+                   help=f"local minimizations per start (default {D.max_minimizations}, or "
                         "unlimited with --time-limit)")
     p.add_argument("--time-limit", type=positive_float, default=None, metavar="SECONDS",
                    help="optional cap per start (a run stopped by it is not repeatable)")
     p.add_argument("--target-energy", type=float, default=None,
                    help="stop when the best energy reaches this value")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--n-starts", type=positive_int, default=1)
+    p.add_argument("--n-starts", type=positive_int, default=D.n_starts)
     p.add_argument("--workers", type=positive_int, default=1,
                    help="process-pool size for --n-starts")
-    p.add_argument("--temperature", type=nonneg_float, default=DEFAULT_TEMPERATURE)
-    p.add_argument("--step", type=positive_float, default=0.4)
-    p.add_argument("--widths", type=positive_float, nargs="+", default=list(DEFAULT_WIDTHS))
-    p.add_argument("--p-smooth", type=probability, default=1.0, metavar="P",
-                   help="smoothed-bh: fraction of quenches that are smoothed (default 1; "
-                        "e.g. 0.1: an occasional smoothed deep quench)")
-    p.add_argument("--gtol", type=positive_float, default=1e-5,
-                   help="gradient tolerance of each quench (largest component; looser "
-                        "values quench faster and new bests are polished to 1e-5)")
-    p.add_argument("--minimizer", default="auto",
+    p.add_argument("--temperature", type=nonneg_float, default=D.temperature)
+    p.add_argument("--step", type=positive_float, default=D.step)
+    p.add_argument("--widths", type=positive_float, nargs="+", default=list(D.widths))
+    p.add_argument("--p-smooth", type=probability, default=D.p_smooth, metavar="P",
+                   help=f"smoothed-bh: fraction of quenches that are smoothed (default "
+                        f"{D.p_smooth}; e.g. 0.05: an occasional smoothed deep quench)")
+    p.add_argument("--gtol", type=positive_float, default=D.gtol,
+                   help=f"gradient tolerance of each quench (largest component; default "
+                        f"{D.gtol}; new bests are polished to 1e-5)")
+    p.add_argument("--minimizer", default=None,
                    help="L-BFGS implementation: 'compiled' (numba), 'scipy' (L-BFGS-B) or "
                         "'auto' (default: compiled for the built-in LJ)")
-    p.add_argument("--clock", choices=("wall", "process"), default="wall")
+    p.add_argument("--clock", choices=("wall", "process"), default=D.clock)
     p.add_argument("--state", default=None, metavar="PATH",
                    help="resumable JSON state file (a rerun with it resumes)")
     p.add_argument("--checkpoint-every", type=positive_float, default=None, metavar="SECONDS",

@@ -47,28 +47,34 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         "(or a prior mixture); prints the paper's metric and SMC diagnostics.",
     )
     p.add_argument("--n-atoms", type=atom_count, default=13, help="cluster size (>= 2)")
-    p.add_argument("--path", choices=_PATHS, default="gaussian", help="annealing path")
-    p.add_argument("--replicas", type=positive_int, default=1000, help="replicas R")
-    p.add_argument("--steps", type=positive_int, default=10_000,
+    # the defaults are SMCOptions' (one definition; tests/test_defaults.py compares)
+    from ..sampling.options import SMCOptions
+
+    d = SMCOptions()
+    p.add_argument("--path", choices=_PATHS, default=d.path, help="annealing path")
+    p.add_argument("--replicas", type=positive_int, default=d.n_replicas, help="replicas R")
+    p.add_argument("--steps", type=positive_int, default=d.n_steps,
                    help="annealing steps of the fixed paths")
-    p.add_argument("--mutation", choices=_MUTATIONS, default="ula", help="Langevin move")
-    p.add_argument("--step-size", type=positive_float, default=1e-3,
+    p.add_argument("--mutation", choices=_MUTATIONS, default=d.mutation, help="Langevin move")
+    p.add_argument("--step-size", type=positive_float, default=d.step_size,
                    help="(initial) Langevin step h")
-    p.add_argument("--resample", action="store_true", help="real SMC (weights, log Z)")
-    p.add_argument("--harmonic", type=nonneg_float, default=1.0,
+    p.add_argument("--resample", action="store_true", default=d.resample,
+                   help="real SMC (weights, log Z)")
+    p.add_argument("--harmonic", type=nonneg_float, default=d.harmonic,
                    help="confinement c (0 allowed)")
-    p.add_argument("--kT", type=positive_float, default=1.0, help="temperature (epsilon)")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the first run")
+    p.add_argument("--kT", type=positive_float, default=d.kT, help="temperature (epsilon)")
+    p.add_argument("--seed", type=nonneg_int, default=d.seed, help="seed of the first run")
     p.add_argument("--runs", type=positive_int, default=1, help="independent runs (seeds seed..)")
-    p.add_argument("--width-start", type=nonneg_float, default=1.5,
+    p.add_argument("--width-start", type=nonneg_float, default=d.width_start,
                    help="first width (Gaussian paths)")
-    p.add_argument("--width-end", type=nonneg_float, default=0.025,
+    p.add_argument("--width-end", type=nonneg_float, default=d.width_end,
                    help="last smoothed width (<= --width-start)")
-    p.add_argument("--burnin", type=nonneg_int, default=10,
+    p.add_argument("--burnin", type=nonneg_int, default=d.n_burnin,
                    help="moves at --width-start before annealing")
-    p.add_argument("--adapt-step", choices=("auto", "yes", "no"), default="auto",
+    p.add_argument("--adapt-step", choices=("auto", "yes", "no"),
+                   default={None: "auto", True: "yes", False: "no"}[d.adapt_step],
                    help="adapt h to the acceptance (auto: yes for MALA)")
-    p.add_argument("--final-moves", type=nonneg_int, default=0,
+    p.add_argument("--final-moves", type=nonneg_int, default=d.final_moves,
                    help="extra moves at the final target")
     p.add_argument("--workers", type=positive_int, default=1, help="process pool size for --runs")
     add_output_options(p, output_help="prefix of the result files: PREFIX_seed<s>.json/.npz")

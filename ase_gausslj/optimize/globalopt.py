@@ -15,9 +15,11 @@ Three methods share one runner (:mod:`.basinhopping`), on plain arrays in reduce
     Repeated Gaussian homotopy continuation (:func:`.homotopy.homotopy_minimize`) from
     random starts, on the same objective, the best result kept; for comparison.
 
-The budget is a number of quenches (``max_minimizations``), so a seeded run repeats bit
-for bit; a time limit (``budget``/``time_limit``, seconds) and a target energy are
-optional extra stops. Ctrl-C returns the best found so far (``interrupted=True``).
+The budget is a number of quenches (``max_minimizations``, alias ``budget``: a count
+everywhere in gausslj), so a seeded run repeats bit for bit; a time cap (``time_limit``,
+seconds) and a target energy are optional extra stops. Defaults:
+:data:`ase_gausslj.defaults.GLOBAL_OPT` (shared with ``gausslj optimize``).
+Ctrl-C returns the best found so far (``interrupted=True``).
 The layers: strategies in :mod:`.moves` and :mod:`.quench`, the loop in
 :mod:`.basinhopping`, resumable state in :mod:`.checkpoint`, geometry in :mod:`.clusters`.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +42,7 @@ import numpy as np
 
 from ..core.defaults import R_CORE
 from ..core.validation import check_positions, check_sequence, check_width, count, positive
+from ..defaults import GLOBAL_METHODS, GLOBAL_OPT
 from ..io import check_writable
 from ..parallel import map_jobs
 from ..schedules import check_non_increasing
@@ -64,17 +68,13 @@ __all__ = [
     "LJ_GLOBAL_MINIMA",
 ]
 
-METHODS = ("bh", "smoothed-bh", "homotopy")
+METHODS = GLOBAL_METHODS
 """Names accepted by ``global_minimize(method=...)``."""
 
-DEFAULT_WIDTHS = (0.3,)
-"""Default smoothing ladder of ``'smoothed-bh'`` (reduced units; see docs/globalopt.md)."""
-
-DEFAULT_TEMPERATURE = 0.8
-"""Default Metropolis ``k_B T`` in epsilon (Wales & Doye 1997)."""
-
-DEFAULT_QUENCHES = 1000
-"""Quench budget when neither ``max_minimizations`` nor a time limit is given."""
+# historical names of the defaults (one definition: ase_gausslj.defaults.GLOBAL_OPT)
+DEFAULT_WIDTHS = GLOBAL_OPT.widths
+DEFAULT_TEMPERATURE = GLOBAL_OPT.temperature
+DEFAULT_QUENCHES = GLOBAL_OPT.max_minimizations
 
 
 def __getattr__(name: str):
@@ -93,16 +93,33 @@ def _default_objective(r_core: float = R_CORE) -> Objective:
     return SmoothedLJ(r_core=r_core).energy_gradient
 
 
-def _stop_rule(max_minimizations, budget, time_limit, target_energy, target_tol) -> StopRule:
-    if budget is not None and time_limit is not None:
-        raise ValueError("budget and time_limit are the same option (seconds); give one")
-    limit = time_limit if budget is None else budget
-    name = "time_limit" if budget is None else "budget"
-    limit = None if limit is None else positive(limit, name)
+def check_budget(budget, max_minimizations):
+    """``budget`` is a count of quenches (alias of ``max_minimizations``), never seconds.
+
+    Before issue 18 ``global_minimize(budget=)`` meant seconds; a float is refused rather
+    than silently read as a count (``budget=2000`` once ran 395 s).
+    """
+    if budget is None:
+        return max_minimizations
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)):
+        raise TypeError(f"budget is a number of quenches (an int), got {budget!r}; for a "
+                        "cap in seconds use time_limit= (budget meant seconds before "
+                        "gausslj 0.x, issue 18)")
+    if max_minimizations is not None:
+        raise ValueError("budget and max_minimizations are the same option (quenches); "
+                         "give one")
+    warnings.warn(f"budget={budget} counts quenches (it meant seconds before issue 18); "
+                  "pass max_minimizations= for quenches or time_limit= for seconds",
+                  FutureWarning, stacklevel=3)
+    return budget
+
+
+def _stop_rule(max_minimizations, time_limit, target_energy, target_tol) -> StopRule:
+    limit = None if time_limit is None else positive(time_limit, "time_limit")
     if max_minimizations is not None:
         max_minimizations = count(max_minimizations, "max_minimizations", 1)
     elif limit is None:
-        max_minimizations = DEFAULT_QUENCHES
+        max_minimizations = GLOBAL_OPT.max_minimizations
     if target_energy is not None and not math.isfinite(float(target_energy)):
         raise ValueError(f"target_energy must be finite, got {target_energy!r}")
     return StopRule(max_minimizations, limit,
@@ -163,33 +180,33 @@ def _run_start(flag: _StopFlag, *args) -> GlobalOptResult | None:
 def global_minimize(
     n_atoms_or_positions: int | np.ndarray,
     *,
-    method: str = "bh",
+    method: str = GLOBAL_OPT.method,
     max_minimizations: int | None = None,
-    budget: float | None = None,
+    budget: int | None = None,
     time_limit: float | None = None,
     seed: int | None = None,
     executor: Any = None,
-    n_starts: int | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
-    step: float = 0.4,
-    widths: Sequence[float] = DEFAULT_WIDTHS,
+    n_starts: int = GLOBAL_OPT.n_starts,
+    temperature: float = GLOBAL_OPT.temperature,
+    step: float = GLOBAL_OPT.step,
+    widths: Sequence[float] = GLOBAL_OPT.widths,
     patience: int | None = None,
-    gtol: float = 1e-5,
-    width_gtol: float = 1e-3,
-    maxiter: int = 2000,
+    gtol: float = GLOBAL_OPT.gtol,
+    width_gtol: float = GLOBAL_OPT.width_gtol,
+    maxiter: int = GLOBAL_OPT.maxiter,
     radius: float | None = None,
     target_energy: float | None = None,
-    target_tol: float = 1e-4,
+    target_tol: float = GLOBAL_OPT.target_tol,
     state_file: str | os.PathLike | None = None,
     resume: dict | None = None,
-    checkpoint_every: float = 10.0,
-    clock: str = "wall",
+    checkpoint_every: float = GLOBAL_OPT.checkpoint_every,
+    clock: str = GLOBAL_OPT.clock,
     objective: Objective | None = None,
     length_scale: float = 1.0,
     energy_scale: float = 1.0,
     homotopy_kwargs: dict | None = None,
     minimizer: str | None = None,
-    p_smooth: float = 1.0,
+    p_smooth: float = GLOBAL_OPT.p_smooth,
     polish_gtol: float | None = None,
     progress: bool = False,
 ) -> GlobalOptResult:
@@ -201,13 +218,15 @@ def global_minimize(
         Number of atoms (random start) or a starting structure.
     method : {'bh', 'smoothed-bh', 'homotopy'}
         Search method (see the module docstring).
-    max_minimizations : int, optional
-        The budget: stop after this many quenches per start (homotopy runs for
-        ``'homotopy'``). Default :data:`DEFAULT_QUENCHES` unless a time limit is given.
-        With a seed, a run that stops here (or at ``target_energy``) repeats bit for bit.
-    budget, time_limit : float, optional
-        An optional cap in seconds per start (on ``clock``); the same option under two
-        names (``budget`` is the historical one). A run stopped by it is not repeatable.
+    max_minimizations, budget : int, optional
+        The budget (one option, two names): stop after this many quenches per start
+        (homotopy runs for ``'homotopy'``). Default ``GLOBAL_OPT.max_minimizations``
+        (1000) unless ``time_limit`` is given. With a seed, a run that stops here (or at
+        ``target_energy``) repeats bit for bit. A non-integer ``budget`` (the seconds it
+        meant before issue 18) is a TypeError pointing to ``time_limit``.
+    time_limit : float, optional
+        An optional cap in seconds per start (on ``clock``). A run stopped by it is not
+        repeatable.
         It is checked between quenches, after the first: an expired cap ends the run
         normally (``stop_reason='time_limit'``) with at least one quench's result.
     seed : int, optional
@@ -228,7 +247,9 @@ def global_minimize(
         Restart from a fresh random cluster after this many quenches without a new best
         (default ``max(100, 5 N)``; 0 disables restarts).
     gtol : float
-        Gradient tolerance of the final (plain) quench, epsilon/sigma.
+        Gradient tolerance of the final (plain) quench (largest component),
+        epsilon/sigma. Default 1e-3: loose quenches, new bests polished to 1e-5
+        (``polish_gtol``); measured best in docs/when-to-smooth.md.
     width_gtol : float
         Gradient tolerance of the smoothed quenches (loose: they only pick a basin).
     maxiter : int
@@ -250,7 +271,7 @@ def global_minimize(
     checkpoint_every : float
         Seconds between state saves.
     clock : {'wall', 'process'}
-        ``'wall'`` measures the budget with :func:`time.perf_counter`; ``'process'`` with
+        ``'wall'`` measures ``time_limit`` with :func:`time.perf_counter`; ``'process'`` with
         :func:`time.process_time` (CPU seconds of the worker, fair on shared machines).
     objective : callable, optional
         ``objective(x_flat, width) -> (E, grad_flat)``; default
@@ -314,10 +335,11 @@ def global_minimize(
     settings = _settings(method, n_atoms, temperature, step, widths, patience, gtol,
                          width_gtol, maxiter, radius, length_scale, energy_scale,
                          homotopy_kwargs, minimizer, objective, p_smooth, polish_gtol)
-    stop = _stop_rule(max_minimizations, budget, time_limit, target_energy, target_tol)
+    max_minimizations = check_budget(budget, max_minimizations)
+    stop = _stop_rule(max_minimizations, time_limit, target_energy, target_tol)
     if clock not in ("wall", "process"):
         raise ValueError(f"clock must be 'wall' or 'process', got {clock!r}")
-    n_starts = 1 if n_starts is None else count(n_starts, "n_starts", 1)
+    n_starts = GLOBAL_OPT.n_starts if n_starts is None else count(n_starts, "n_starts", 1)
     state_file = None if state_file is None else os.fspath(check_writable(state_file,
                                                                           "state_file"))
     checkpoint_every = positive(checkpoint_every, "checkpoint_every")

@@ -25,8 +25,10 @@ import numpy as np
 
 from ..core.defaults import R_CORE, WIDTH_MAX
 from ..core.validation import check_positions, check_width
+from ..defaults import HOMOTOPY, HOMOTOPY_OPTIMIZERS
 from ..io import interruptible
 from ..schedules import GeometricSchedule, PlateauSchedule, WidthSchedule, as_schedule
+from .dispersal import binding_width, dispersal, warn_dispersed
 from .local import (
     LocalResult,
     adam,
@@ -46,6 +48,7 @@ __all__ = [
     "HomotopyResult",
     "homotopy_minimize",
     "check_options",
+    "default_schedule",
     "limit_blas_threads",
 ]
 
@@ -62,8 +65,22 @@ PAPER = {
 }
 """Ram & Ram (2025), App. D: the constants of ``protocol='paper'``."""
 
-_OPTIMIZERS = ("lbfgs", "fire", "adam")
+_OPTIMIZERS = HOMOTOPY_OPTIMIZERS
 _PROTOCOLS = (None, "paper", "budget")
+
+
+def default_schedule(sigma: float = 1.0, r_core: float = R_CORE) -> GeometricSchedule:
+    """The default widths of ``protocol=None``: from the system, never a gas.
+
+    The first width is the largest at which the smoothed pair well still binds by
+    ``HOMOTOPY.bind_fraction`` of epsilon (:func:`.dispersal.binding_width`: 0.297 sigma
+    for 0.04 eps and ``r_core=0.8``), times ``sigma`` (the smallest pair sigma: it
+    fades first); then ``HOMOTOPY.factor`` per stage down to ``HOMOTOPY.floor * sigma``,
+    then 0.
+    """
+    s = float(sigma)
+    return GeometricSchedule(binding_width(HOMOTOPY.bind_fraction, r_core) * s,
+                             HOMOTOPY.factor, HOMOTOPY.floor * s)
 
 Objective = Callable[[np.ndarray, float], "tuple[float, np.ndarray]"]
 
@@ -113,7 +130,7 @@ def _positive(value, name: str) -> float:
 
 
 def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_steps, gtol, lr,
-             patience, lr_factor, minimizer) -> _Plan:
+             patience, lr_factor, minimizer, length=1.0, r_core=R_CORE) -> _Plan:
     """Fill protocol defaults and check every option once."""
     if protocol not in _PROTOCOLS:
         raise ValueError(f"protocol must be one of {_PROTOCOLS}, got {protocol!r}")
@@ -132,10 +149,12 @@ def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_step
                       if protocol == "paper" else
                       GeometricSchedule(PAPER["start"], PAPER["factor"], PAPER["floor"]))
     else:
-        optimizer = optimizer or "lbfgs"
-        lr = 0.1 if lr is None else lr
-        gtol = 1e-5 if gtol is None else gtol
+        optimizer = optimizer or HOMOTOPY.optimizer
+        lr = HOMOTOPY.lr if lr is None else lr
+        gtol = HOMOTOPY.gtol if gtol is None else gtol
         max_steps = PAPER["max_steps"] if max_steps is None else max_steps
+        if widths is None:
+            widths = default_schedule(length, r_core)
     if optimizer not in _OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {optimizer!r}")
     schedule = as_schedule(widths)  # the one place that refuses increasing widths
@@ -148,9 +167,9 @@ def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_step
             final_steps = max(1, int(max_steps) - per * (n_stages - 1))
     else:
         if steps_per_width is None:
-            steps_per_width = 1000 if optimizer == "lbfgs" else 2000
+            steps_per_width = HOMOTOPY.steps_per_width * (1 if optimizer == "lbfgs" else 2)
         if final_steps is None:
-            final_steps = 10_000 if protocol is None else steps_per_width
+            final_steps = HOMOTOPY.final_steps if protocol is None else steps_per_width
     if not 0.0 < float(lr_factor) <= 1.0:
         raise ValueError(f"lr_factor must be in (0, 1], got {lr_factor!r}")
     return _Plan(protocol, optimizer, schedule, int(max_steps), int(steps_per_width),
@@ -276,6 +295,7 @@ def homotopy_minimize(
     callback: Callable[[StageRecord], None] | None = None,
     objective: Objective | None = None,
     minimizer: str | None = None,
+    compare_plain: bool | None = None,
 ) -> HomotopyResult:
     """Minimize the LJ energy by annealing the Gaussian width to 0.
 
@@ -292,8 +312,11 @@ def homotopy_minimize(
         Anything :func:`~ase_gausslj.schedules.as_schedule` accepts (a
         :class:`~ase_gausslj.schedules.WidthSchedule`, a list of widths, ``'paper'``,
         ``'geometric'``, ...); ``[0.0]`` gives plain (non-homotopy) minimization.
-        Default: the paper's widths ``1.0 * 0.95**k`` down to 0.025, then 0 (with the
-        gradient trigger for ``protocol='paper'``).
+        Default for ``protocol=None``: :func:`default_schedule` (first width ~0.3 sigma,
+        where the smoothed pair well still binds by 0.04 eps; factor 0.8 down to 0.025
+        sigma, then 0; lengths scaled by the smallest ``sigma``). For
+        ``'paper'``/``'budget'``: the paper's widths ``1.0 * 0.95**k`` down to 0.025,
+        then 0 (with the gradient trigger for ``'paper'``); they disperse free clusters.
     optimizer : {'lbfgs', 'fire', 'adam'}, optional
         Inner minimizer; default ``'adam'`` for the paper/budget protocols, otherwise
         ``'lbfgs'``.
@@ -337,17 +360,28 @@ def homotopy_minimize(
     objective : callable, optional
         ``objective(x_flat, width) -> (E, grad_flat)`` in the caller's units (widths in
         its length unit); replaces the default reduced-unit
-        :class:`~ase_gausslj.core.energy.SmoothedLJ` (``epsilon``, ``sigma``, ``r_core``,
-        ``width_max`` are then unused).
+        :class:`~ase_gausslj.core.energy.SmoothedLJ` (``epsilon`` and ``width_max`` are
+        then unused; ``sigma`` still sets the length scale of the default widths and of
+        the dispersal check).
     minimizer : str, optional
         L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`). Default: ``'compiled'``
         (numba) for the project's ``SmoothedLJ`` objective (the default one),
         ``'scipy'`` for any other ``objective``.
+    compare_plain : bool, optional
+        Also minimize the plain energy from the same start (same optimizer, width 0) and
+        return that minimum when it is lower (``used_plain=True``; ``plain_energy``
+        records it either way). Default: True for ``protocol=None`` (one homotopy is not
+        lower than one plain minimization from every start: measured in
+        docs/when-to-smooth.md), False for the paper's protocols.
 
     Returns
     -------
     HomotopyResult
-        After Ctrl-C: the configuration of the last finished stage, ``interrupted=True``.
+        ``dispersed=True`` (and a :class:`~.dispersal.HomotopyDispersedWarning`) when the
+        homotopy ended with atoms out of LJ range of the rest, much larger than the start,
+        or above the start energy (:func:`.dispersal.dispersal`); ``success`` is then
+        False. After Ctrl-C: the configuration of the last finished stage,
+        ``interrupted=True``.
 
     Raises
     ------
@@ -363,7 +397,9 @@ def homotopy_minimize(
     """
     x0 = _start(positions, seed)
     plan = _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_steps,
-                    gtol, lr, patience, lr_factor, minimizer)
+                    gtol, lr, patience, lr_factor, minimizer, float(np.min(sigma)), r_core)
+    if compare_plain is None:
+        compare_plain = HOMOTOPY.compare_plain and protocol is None
     if objective is None:
         objective = _default_objective(epsilon, sigma, r_core, width_max, plan.schedule)
     elif not callable(objective):
@@ -376,12 +412,25 @@ def homotopy_minimize(
     x = stages.x  # after Ctrl-C: what the last finished stage handed on
     e, gn = stages.plain(x)
     history = stages.history
+    reasons = [] if interrupted else dispersal(
+        x, x0, sigma=float(np.max(sigma)), energy=e, start_energy=stages.plain(x0.ravel())[0])
+    if reasons:
+        warn_dispersed(reasons, "homotopy_minimize")
+    plain = None
+    if compare_plain and not interrupted and plan.schedule.widths[0] > 0.0:
+        with interruptible() as interrupted:
+            plain = stages.stage(0.0, x0.reshape(-1).copy(), plan.final_steps, plan.gtol)
+        if not interrupted and plain.energy < e - 1e-8 * max(1.0, abs(e)):
+            x, (e, gn) = plain.x, stages.plain(plain.x)
     return HomotopyResult(
         positions=x.reshape(x0.shape), energy=e, grad_norm=gn, history=history,
         reached_zero=bool(history) and history[-1].width == 0.0, n_steps=stages.total,
         n_evals=sum(h.n_evals for h in history), wall_time=time.perf_counter() - t0,
         protocol=plan.protocol, optimizer=plan.optimizer, seed=seed,
-        interrupted=bool(interrupted))
+        interrupted=bool(interrupted), dispersed=bool(reasons), dispersal=reasons,
+        plain_energy=None if plain is None or interrupted else float(plain.energy),
+        plain_evals=0 if plain is None else int(plain.n_evals),
+        used_plain=plain is not None and not interrupted and x is plain.x)
 
 
 def check_options(**kwargs) -> None:
@@ -397,7 +446,7 @@ def check_options(**kwargs) -> None:
     a = bound.arguments
     plan = _resolve(a["protocol"], a["optimizer"], a["widths"], a["max_steps"],
                     a["steps_per_width"], a["final_steps"], a["gtol"], a["lr"], a["patience"],
-                    a["lr_factor"], a["minimizer"])
+                    a["lr_factor"], a["minimizer"], float(np.min(a["sigma"])), a["r_core"])
     if a["objective"] is None:
         for w in plan.schedule.widths:
             check_width(w, "widths", maximum=float(a["width_max"]) * float(np.min(a["sigma"])),

@@ -161,7 +161,11 @@ class HomotopyQuench(PlainQuench):
             if name in kw:
                 raise ValueError(f"homotopy_kwargs: {name!r} is set by global_minimize "
                                  "(the homotopy runs on its objective)")
-        kw["widths"] = scale_schedule(kw.get("widths"), length_scale, energy_scale)
+        if kw.get("widths") is not None:  # None: the default schedule, scaled by sigma
+            kw["widths"] = scale_schedule(kw["widths"], length_scale, energy_scale)
+        # sigma: the length unit of the default widths and of the dispersal check
+        kw["sigma"] = length_scale
+        kw.setdefault("compare_plain", False)  # the search keeps the best anyway
         if kw.get("gtol") is not None:
             kw["gtol"] = float(kw["gtol"]) * energy_scale / length_scale
         if kw.get("lr") is not None:

@@ -173,6 +173,14 @@ class HomotopyResult:
     interrupted : bool
         True when Ctrl-C ended the run: ``positions`` is the configuration handed on by
         the last finished stage (the start if none finished).
+    dispersed : bool
+        The homotopy ended with its atoms apart; ``dispersal`` says why (list of str).
+    plain_energy : float or None
+        Energy of the plain minimization from the same start (``compare_plain``).
+    plain_evals : int
+        Its energy evaluations (the extra cost of ``compare_plain``).
+    used_plain : bool
+        ``positions``/``energy`` are that plain minimum (it was lower).
     """
 
     positions: np.ndarray
@@ -187,6 +195,16 @@ class HomotopyResult:
     optimizer: str
     seed: int | None = None
     interrupted: bool = False
+    dispersed: bool = False
+    dispersal: list[str] = field(default_factory=list)
+    plain_energy: float | None = None
+    plain_evals: int = 0
+    used_plain: bool = False
+
+    @property
+    def success(self) -> bool:
+        """Reached width 0, not dispersed, not interrupted."""
+        return self.reached_zero and not self.dispersed and not self.interrupted
 
     @property
     def widths_visited(self) -> int:
@@ -197,6 +215,7 @@ class HomotopyResult:
         """JSON-friendly dictionary (positions omitted unless asked for)."""
         d = asdict(self)
         d["widths_visited"] = self.widths_visited
+        d["success"] = self.success
         if positions:
             d["positions"] = self.positions.tolist()
         else:

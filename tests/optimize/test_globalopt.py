@@ -119,7 +119,7 @@ def test_evaporation_guard_noop_and_all_escaped_cases():
 def test_evaporation_guard_in_search_keeps_cluster_bound():
     # A huge step throws atoms far away; the guard must bring every one back.
     res = global_minimize(
-        7, method="bh", step=6.0, budget=30, max_minimizations=15, seed=0,
+        7, method="bh", step=6.0, time_limit=30, max_minimizations=15, seed=0,
         objective=lj_numpy, patience=0,
     )
     radius = container_radius(7)
@@ -146,7 +146,7 @@ def test_metropolis_accept_rules():
 def test_monotonic_acceptance_never_goes_uphill():
     # With temperature 0 the current energy never increases: the best-energy trace is
     # exactly the sequence of accepted states, so every stored current is the best.
-    res = global_minimize(13, method="bh", temperature=0.0, budget=30, max_minimizations=25,
+    res = global_minimize(13, method="bh", temperature=0.0, time_limit=30, max_minimizations=25,
                           seed=5, objective=lj_numpy, patience=0)
     st = res.state
     assert st["cur_e"] == pytest.approx(res.energy)
@@ -157,7 +157,7 @@ def test_monotonic_acceptance_never_goes_uphill():
 
 
 def test_bh_lj13_with_independent_objective():
-    res = global_minimize(13, method="bh", budget=20, seed=0, objective=lj_numpy,
+    res = global_minimize(13, method="bh", time_limit=20, seed=0, objective=lj_numpy,
                           target_energy=LJ13_GM)
     assert res.stop_reason == "target"
     assert res.energy == pytest.approx(LJ13_GM, abs=1e-4)
@@ -171,7 +171,7 @@ def test_bh_lj13_with_independent_objective():
 def test_start_from_positions_and_result_dict():
     rng = np.random.default_rng(6)
     start = random_cluster(7, rng)
-    res = global_minimize(start, method="bh", budget=20, seed=1, objective=lj_numpy,
+    res = global_minimize(start, method="bh", time_limit=20, seed=1, objective=lj_numpy,
                           target_energy=LJ7_GM)
     assert res.energy == pytest.approx(LJ7_GM, abs=1e-4)
     d = json.loads(json.dumps(res.to_dict()))
@@ -179,7 +179,7 @@ def test_start_from_positions_and_result_dict():
 
 
 def test_resume_is_identical_to_uninterrupted(tmp_path):
-    kw = dict(method="bh", budget=60, seed=11, objective=lj_numpy, patience=8)
+    kw = dict(method="bh", time_limit=60, seed=11, objective=lj_numpy, patience=8)
     full = global_minimize(13, max_minimizations=20, **kw)
     path = tmp_path / "state.json"
     half = global_minimize(13, max_minimizations=9, state_file=path, **kw)
@@ -200,7 +200,7 @@ def test_resume_is_identical_to_uninterrupted(tmp_path):
 
 
 def test_multistart_with_executor():
-    kw = dict(method="bh", budget=30, max_minimizations=6, seed=3, objective=lj_numpy)
+    kw = dict(method="bh", time_limit=30, max_minimizations=6, seed=3, objective=lj_numpy)
     with ThreadPoolExecutor(2) as ex:
         res = global_minimize(13, executor=ex, n_starts=3, **kw)
     assert len(res.runs) == 3
@@ -212,7 +212,7 @@ def test_multistart_with_executor():
 
 
 def test_multistart_with_process_pool():
-    kw = dict(method="bh", budget=30, max_minimizations=3, seed=4, objective=lj_numpy)
+    kw = dict(method="bh", time_limit=30, max_minimizations=3, seed=4, objective=lj_numpy)
     with process_pool(2) as ex:  # a fork pool is refused once OpenMP ran
         res = global_minimize(7, executor=ex, n_starts=2, **kw)
     assert len(res.runs) == 2 and np.isfinite(res.energy)
@@ -222,7 +222,7 @@ def test_multistart_with_dask_client():
     distributed = pytest.importorskip("distributed")
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2,
                             dashboard_address=None) as client:
-        res = global_minimize(7, executor=client, n_starts=2, method="bh", budget=30,
+        res = global_minimize(7, executor=client, n_starts=2, method="bh", time_limit=30,
                               max_minimizations=3, seed=4, objective=lj_numpy)
     assert len(res.runs) == 2 and res.energy == min(r.energy for r in res.runs)
 
@@ -230,8 +230,8 @@ def test_multistart_with_dask_client():
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="method"):
         global_minimize(13, method="annealing")
-    with pytest.raises(ValueError, match="budget"):
-        global_minimize(13, budget=0)
+    with pytest.raises(ValueError, match="time_limit"):
+        global_minimize(13, time_limit=0)
     with pytest.raises(ValueError, match="widths"):
         global_minimize(13, method="smoothed-bh", widths=(-0.1,))
     with pytest.raises(ValueError, match="clock"):
@@ -247,7 +247,7 @@ def test_bad_arguments_are_named():
 
 @pytest.mark.parametrize("method", ["bh", "smoothed-bh"])
 def test_each_method_finds_lj13_quickly(method):
-    res = global_minimize(13, method=method, budget=20, seed=0, target_energy=LJ13_GM)
+    res = global_minimize(13, method=method, time_limit=20, seed=0, target_energy=LJ13_GM)
     assert res.stop_reason == "target", res
     assert res.energy == pytest.approx(LJ13_GM, abs=1e-4)
     # Energy checked with the independent numpy LJ.
@@ -256,7 +256,7 @@ def test_each_method_finds_lj13_quickly(method):
 
 
 def test_homotopy_finds_lj13():
-    res = global_minimize(13, method="homotopy", budget=30, seed=0, target_energy=LJ13_GM)
+    res = global_minimize(13, method="homotopy", time_limit=30, seed=0, target_energy=LJ13_GM)
     assert res.energy == pytest.approx(LJ13_GM, abs=1e-4)
     assert lj_numpy(res.positions)[0] == pytest.approx(res.energy, abs=1e-8)
 
@@ -272,7 +272,7 @@ def test_smoothed_quench_uses_the_width():
         calls.append(w)
         return base(x, w)
 
-    global_minimize(13, method="smoothed-bh", widths=(0.2, 0.1), budget=30,
+    global_minimize(13, method="smoothed-bh", widths=(0.2, 0.1), time_limit=30,
                     max_minimizations=2, seed=0, objective=spy)
     ws = [w for i, w in enumerate(calls) if i == 0 or w != calls[i - 1]]
     assert ws[:3] == [0.2, 0.1, 0.0]
@@ -307,7 +307,7 @@ def test_global_minimize_atoms_ase_units():
     rng = np.random.default_rng(8)
     atoms = Atoms("Ar7", positions=random_cluster(7, rng) * sigma)
     atoms.calc = _lj_calculator_class()(sigma=sigma, epsilon=eps)
-    best, res = global_minimize_atoms(atoms, method="bh", budget=20, seed=0,
+    best, res = global_minimize_atoms(atoms, method="bh", time_limit=20, seed=0,
                                       target_energy=LJ7_GM * eps, target_tol=1e-4 * eps)
     assert best.get_potential_energy() == pytest.approx(LJ7_GM * eps, rel=1e-5)
     assert res.energy == pytest.approx(LJ7_GM * eps, rel=1e-5)
@@ -362,7 +362,7 @@ def test_global_minimize_atoms_with_gaussian_lj_smoothed():
 
     calc.set = spy_set
     best, res = global_minimize_atoms(atoms, calc, method="smoothed-bh", widths=(0.3,),
-                                      budget=20, seed=0, target_energy=LJ7_GM * eps,
+                                      time_limit=20, seed=0, target_energy=LJ7_GM * eps,
                                       target_tol=1e-4 * eps)
     assert res.energy == pytest.approx(LJ7_GM * eps, rel=1e-5)
     # The ladder width is given in sigma and reaches the calculator in Angstrom.
@@ -378,7 +378,7 @@ def test_global_minimize_atoms_plain_ase_lennard_jones():
     rng = np.random.default_rng(10)
     atoms = Atoms("Ar7", positions=random_cluster(7, rng) * 1.2 + 0.0)
     calc = LennardJones(sigma=1.0, epsilon=1.0, rc=50.0)
-    best, res = global_minimize_atoms(atoms, calc, method="bh", budget=20, seed=2,
+    best, res = global_minimize_atoms(atoms, calc, method="bh", time_limit=20, seed=2,
                                       max_minimizations=40, target_energy=LJ7_GM,
                                       target_tol=1e-3)
     assert "width" not in calc.parameters

@@ -186,7 +186,7 @@ def test_global_minimize_bad_options_named():
         (dict(state_file="/nonexistent/dir/s.json"), "state_file"),
         (dict(max_minimizations=0), "max_minimizations"),
         (dict(time_limit=-1.0), "time_limit"),
-        (dict(budget=5.0, time_limit=5.0), "time_limit"),
+        (dict(budget=5, max_minimizations=5), "max_minimizations"),
         (dict(method="smoothed-bh", widths=(0.1, 0.3)), "widths"),
         (dict(method="homotopy", homotopy_kwargs={"widths": [0.1, 0.2]}), "widths"),
         (dict(method="homotopy", homotopy_kwargs={"sigma": 2.0}), "sigma"),
@@ -254,12 +254,11 @@ def test_cli_bad_values_are_usage_errors(argv, capsys):
 
 
 def test_cli_defaults_agree_with_library():
+    # the full parser-vs-signature comparison is tests/test_defaults.py
     from ase_gausslj.cli import optimize as cli_opt
 
-    assert cli_opt.METHODS == globalopt.METHODS
-    assert cli_opt.DEFAULT_QUENCHES == globalopt.DEFAULT_QUENCHES
-    assert tuple(cli_opt.DEFAULT_WIDTHS) == tuple(globalopt.DEFAULT_WIDTHS)
-    assert cli_opt.DEFAULT_TEMPERATURE == globalopt.DEFAULT_TEMPERATURE
+    assert cli_opt.D is globalopt.GLOBAL_OPT
+    assert globalopt.DEFAULT_QUENCHES == globalopt.GLOBAL_OPT.max_minimizations
 
 
 # ------------------------------------------------- homotopy on the caller's objective --
