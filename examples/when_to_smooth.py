@@ -1,0 +1,326 @@
+"""When to smooth: the same tasks with and without Gaussian smoothing, at equal CPU time.
+
+Every task is a function registered in :data:`TASKS` (``@task("name")``); it gets the
+parsed arguments and one seed and returns rows ``{"task", "case", "variant", "smoothed",
+"seed", "score", "cpu_s", ...}`` where ``score`` is lower-is-better (an energy gap, a bias)
+and ``cpu_s`` the CPU seconds used (``time.process_time``, one thread). The summary
+compares, per task and case, each smoothed variant with the plain one (median score, the
+fraction of seeds where it is lower, median CPU-s) and says who wins. Rows are written
+to ``--output`` after every run (atomic JSON), so an interrupted run keeps its results;
+``--resume`` skips the rows it already has.
+
+Tasks here (LJ, reduced units):
+
+* ``lj-bh``: basin hopping, plain (the defaults) vs every quench smoothed (width 0.3)
+  vs an occasional smoothed quench (``p_smooth=0.05``), equal CPU cap per run, stop at
+  the known global minimum; score = best energy - global minimum.
+* ``lj-homotopy``: repeated local minimizations from compact random starts until the CPU
+  cap, plain vs a default homotopy per start (``compare_plain=False``: the smoothing
+  alone); score = best energy - global minimum.
+* ``table1``: the paper's Table 1 setting (one N(0,1) start per seed; Adam, the paper's
+  10,000 steps, and L-BFGS), plain vs homotopy (the paper's widths from 1 sigma for
+  Adam; the default binding-width schedule for both); score = final energy / N.
+* ``smc``: sequential Monte Carlo (MALA, resampling) on LJ13/LJ55 (c = 1, kT = 1): the
+  Gaussian (smoothing) path vs the linear prior-target mixture (no smoothing), same
+  replicas and steps; score = |<E_LJ> - reference|, also ESS per CPU-s. The LJ13
+  reference is ``results/smc/ground_truth/reference.json`` (1,000 MALA chains); other
+  sizes get a short reference (``reference_mala``) computed here and reported with its
+  standard error.
+
+Adding a task (molecules: conformer search, clash repair)::
+
+    from when_to_smooth import task
+
+    @task("peptide-conformers")
+    def peptide(args, seed):
+        ...
+        return [{"case": "chignolin", "variant": "plain", "smoothed": False,
+                 "score": e_best, "cpu_s": cpu}, ...]
+
+and run ``python examples/when_to_smooth.py --tasks peptide-conformers --plugins mymod``
+(``--plugins`` imports modules that register tasks).
+
+Example (what results/when_to_smooth/ holds)::
+
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/when_to_smooth.py \\
+        --seeds 0 1 2 --output results/when_to_smooth/when_to_smooth.json \\
+        --figure results/when_to_smooth/when_to_smooth.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ase_gausslj.io import check_writable, write_json
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from defaults_sweep import load_minima  # noqa: E402
+
+TASKS: dict[str, Callable[[argparse.Namespace, int], list[dict]]] = {}
+"""Registered tasks: name -> ``fn(args, seed) -> rows``."""
+
+
+def task(name: str):
+    """Register ``fn(args, seed) -> list of rows`` under ``name``."""
+    def deco(fn):
+        TASKS[name] = fn
+        return fn
+    return deco
+
+
+def _cpu(fn, *a, **kw):
+    t0 = time.process_time()
+    out = fn(*a, **kw)
+    return out, time.process_time() - t0
+
+
+@task("lj-bh")
+def lj_bh(args, seed: int) -> list[dict]:
+    from ase_gausslj.optimize.globalopt import global_minimize
+
+    minima = load_minima()
+    variants = {"plain": {}, "smoothed": {"method": "smoothed-bh", "p_smooth": 1.0},
+                "deep": {"method": "smoothed-bh", "p_smooth": 0.05}}
+    rows = []
+    for n in args.bh_sizes:
+        for name, kw in variants.items():
+            res, cpu = _cpu(global_minimize, n, seed=seed, clock="process",
+                            time_limit=args.cpu, max_minimizations=10**7,
+                            target_energy=minima[n], **kw)
+            hit = res.time_to_energy(minima[n])
+            rows.append({"case": f"LJ{n}", "variant": name, "smoothed": name != "plain",
+                         "score": res.energy - minima[n], "cpu_s": cpu,
+                         "cpu_to_gm": hit, "quenches": res.n_minimizations})
+    return rows
+
+
+def _repeat_until(cap: float, n: int, seed: int, **kw) -> tuple[float, int]:
+    from ase_gausslj.optimize.clusters import random_cluster
+    from ase_gausslj.optimize.homotopy import homotopy_minimize
+
+    rng = np.random.default_rng(seed)
+    t0, best, runs = time.process_time(), math.inf, 0
+    while time.process_time() - t0 < cap:
+        best = min(best, homotopy_minimize(random_cluster(n, rng), **kw).energy)
+        runs += 1
+    return best, runs
+
+
+@task("lj-homotopy")
+def lj_homotopy(args, seed: int) -> list[dict]:
+    minima = load_minima()
+    rows = []
+    for n in args.homotopy_sizes:
+        for name, kw in (("plain", {"widths": [0.0]}), ("homotopy", {"compare_plain": False})):
+            (best, runs), cpu = _cpu(_repeat_until, args.cpu, n, seed, **kw)
+            rows.append({"case": f"LJ{n}", "variant": name, "smoothed": name != "plain",
+                         "score": best - minima[n], "cpu_s": cpu, "runs": runs})
+    return rows
+
+
+@task("table1")
+def table1(args, seed: int) -> list[dict]:
+    import warnings
+
+    from ase_gausslj.optimize.dispersal import HomotopyDispersedWarning
+    from ase_gausslj.optimize.homotopy import homotopy_minimize
+
+    variants = {
+        ("adam", "plain"): dict(protocol="budget", widths=[0.0]),
+        ("adam", "homotopy-paper"): dict(protocol="budget"),
+        ("adam", "homotopy-binding"): dict(protocol="budget", widths="default"),
+        ("lbfgs", "plain"): dict(widths=[0.0]),
+        ("lbfgs", "homotopy-binding"): dict(compare_plain=False),
+    }
+    rows = []
+    for n in args.table1_sizes:
+        x0 = np.random.default_rng(seed).standard_normal((n, 3))
+        for (opt, name), kw in variants.items():
+            kw = dict(kw)
+            if kw.get("widths") == "default":
+                from ase_gausslj.optimize.homotopy import default_schedule
+
+                kw["widths"] = default_schedule()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", HomotopyDispersedWarning)
+                res, cpu = _cpu(homotopy_minimize, x0, optimizer=opt, **kw)
+            rows.append({"case": f"LJ{n} {opt}", "variant": name, "smoothed": name != "plain",
+                         "score": res.energy / n, "cpu_s": cpu, "dispersed": res.dispersed,
+                         "steps": res.n_steps})
+    return rows
+
+
+def _reference(n: int, args) -> tuple[float, float, str]:
+    ref = HERE.parent / "results" / "smc" / "ground_truth" / "reference.json"
+    if n == 13 and ref.exists():
+        d = json.loads(ref.read_text())
+        return d["mean_lj_energy"], d["stderr_mean"], str(ref.relative_to(HERE.parent))
+    from ase_gausslj.sampling.reference import reference_mala
+
+    r = reference_mala(n, n_chains=args.ref_chains, n_steps=args.ref_steps,
+                       burn_in=args.ref_steps // 3, thin=10, seed=12345)
+    d = r.diagnostics()
+    return d["mean_lj_energy"], d["stderr_mean"], (f"reference_mala({n}, n_chains="
+                                                   f"{args.ref_chains}, n_steps={args.ref_steps})")
+
+
+_REFS: dict[int, tuple[float, float, str]] = {}
+
+
+@task("smc")
+def smc(args, seed: int) -> list[dict]:
+    from ase_gausslj.sampling.smc import run_smc
+
+    rows = []
+    for n in args.smc_sizes:
+        if n not in _REFS:
+            _REFS[n] = _reference(n, args)
+        mean, err, src = _REFS[n]
+        for name, path in (("mixture-linear", "mixture-linear"), ("gaussian", "gaussian")):
+            res, cpu = _cpu(run_smc, n, path=path, mutation="mala", resample=True,
+                            n_replicas=args.smc_replicas, n_steps=args.smc_steps,
+                            harmonic=1.0, kT=1.0, seed=seed + 1)
+            w = res.weights
+            ess = float(1.0 / np.sum(w ** 2))
+            rows.append({"case": f"SMC LJ{n}", "variant": name, "smoothed": path == "gaussian",
+                         "score": abs(res.mean_lj_energy - mean), "cpu_s": cpu,
+                         "bias": res.mean_lj_energy - mean, "reference_stderr": err,
+                         "reference": src, "ess": ess, "ess_per_cpu_s": ess / cpu})
+    return rows
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per task and case: each smoothed variant against the plain one."""
+    out = []
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["case"]), []).append(r)
+    for (tname, case), rs in groups.items():
+        plain = [r for r in rs if not r["smoothed"]]
+        by_seed = {r["seed"]: r for r in plain}
+        for variant in sorted({r["variant"] for r in rs if r["smoothed"]}):
+            sm = [r for r in rs if r["variant"] == variant and r["seed"] in by_seed]
+            if not sm:
+                continue
+            d = [r["score"] - by_seed[r["seed"]]["score"] for r in sm]
+            tol = 1e-6
+            lower = sum(x < -tol for x in d) / len(d)
+            higher = sum(x > tol for x in d) / len(d)
+            cpu_s, cpu_p = (np.median([r["cpu_s"] for r in sm]),
+                            np.median([by_seed[r["seed"]]["cpu_s"] for r in sm]))
+            verdict = ("smoothing wins" if np.median(d) < -tol and lower > higher else
+                       "smoothing loses" if np.median(d) > tol and higher > lower else "tie")
+            if verdict == "tie" and "cpu_to_gm" in sm[0]:  # same score: faster wins
+                t_s = [r["cpu_to_gm"] if r["cpu_to_gm"] is not None else math.inf for r in sm]
+                t_p = [by_seed[r["seed"]]["cpu_to_gm"] or math.inf for r in sm]
+                ms, mp = float(np.median(t_s)), float(np.median(t_p))
+                verdict = ("smoothing wins (faster)" if ms < mp else
+                           "smoothing loses (slower)" if ms > mp else "tie")
+            out.append({"task": tname, "case": case, "variant": variant, "seeds": len(d),
+                        "median_score_plain": float(np.median([by_seed[r["seed"]]["score"]
+                                                               for r in sm])),
+                        "median_score_smoothed": float(np.median([r["score"] for r in sm])),
+                        "median_difference": float(np.median(d)), "fraction_lower": lower,
+                        "fraction_higher": higher, "median_cpu_s_smoothed": float(cpu_s),
+                        "median_cpu_s_plain": float(cpu_p), "verdict": verdict})
+    return out
+
+
+def figure(summary: list[dict], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{s['task']}: {s['case']} {s['variant']}" for s in summary]
+    d = [s["median_difference"] for s in summary]
+    colors = ["tab:green" if "wins" in s["verdict"] else
+              "tab:red" if "loses" in s["verdict"] else "tab:gray" for s in summary]
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(labels) + 1.2))
+    y = np.arange(len(labels))
+    scale = np.array([max(abs(s["median_score_plain"]), 1e-9) for s in summary])
+    ax.barh(y, np.asarray(d) / scale, color=colors)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("median (smoothed - plain) score / |plain score|   (< 0: smoothing better)")
+    ax.set_title("When to smooth (green: wins, red: loses, grey: tie; equal CPU)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", nargs="+", default=None, help="default: all registered")
+    p.add_argument("--plugins", nargs="*", default=[], help="modules that register tasks")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--cpu", type=float, default=2.0, help="CPU-s per search run (lj-*)")
+    p.add_argument("--bh-sizes", type=int, nargs="+", default=[13, 38, 55, 75, 100, 150])
+    p.add_argument("--homotopy-sizes", type=int, nargs="+", default=[13, 38, 75, 150])
+    p.add_argument("--table1-sizes", type=int, nargs="+", default=[38, 100])
+    p.add_argument("--smc-sizes", type=int, nargs="+", default=[13, 55])
+    p.add_argument("--smc-replicas", type=int, default=200)
+    p.add_argument("--smc-steps", type=int, default=1000)
+    p.add_argument("--ref-chains", type=int, default=100)
+    p.add_argument("--ref-steps", type=int, default=3000)
+    p.add_argument("--output", required=True, help="JSON (written after every run)")
+    p.add_argument("--figure", default=None, help="PNG of the summary")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--merge", nargs="*", default=None, metavar="JSON",
+                   help="run nothing: merge the rows of these outputs (tasks run in "
+                        "separate processes) into --output and --figure")
+    args = p.parse_args(argv)
+    for mod in args.plugins:
+        importlib.import_module(mod)
+    names = args.tasks or list(TASKS)
+    unknown = [t for t in names if t not in TASKS]
+    if unknown:
+        p.error(f"unknown task(s) {unknown}; registered: {list(TASKS)}")
+    out = check_writable(args.output, "--output")
+    if args.figure:
+        check_writable(args.figure, "--figure")
+    rows = json.loads(out.read_text())["rows"] if args.resume and out.exists() else []
+    if args.merge is not None:
+        names = []
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        rows = [r for d in parts for r in d["rows"]]
+        args.merged_commands = [d["command"] for d in parts]
+    done = {(r["task"], r["seed"]) for r in rows}
+    meta = {"command": "python " + " ".join(sys.argv), "args": vars(args),
+            "host": platform.node(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    for name in names:
+        for seed in args.seeds:
+            if (name, seed) in done:
+                continue
+            t0 = time.process_time()
+            new = [dict(r, task=name, seed=seed) for r in TASKS[name](args, seed)]
+            rows += new
+            write_json(out, {**meta, "rows": rows, "summary": summarize(rows)})
+            print(f"{name} seed {seed}: {len(new)} rows, {time.process_time() - t0:.1f} CPU-s",
+                  file=sys.stderr, flush=True)
+    summary = summarize(rows)
+    write_json(out, {**meta, "rows": rows, "summary": summary})
+    for s in summary:
+        print(f"{s['task']:12s} {s['case']:14s} {s['variant']:17s} "
+              f"plain {s['median_score_plain']:10.4f} "
+              f"smoothed {s['median_score_smoothed']:10.4f}  lower {s['fraction_lower']:.2f}  "
+              f"CPU-s {s['median_cpu_s_plain']:.2f}/{s['median_cpu_s_smoothed']:.2f}  "
+              f"{s['verdict']}")
+    if args.figure:
+        figure(summary, args.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
