@@ -21,7 +21,6 @@ from ase.optimize import FIRE
 
 from ase_gausslj.adapters.calculator import GaussianLJ
 from ase_gausslj.optimize.homotopy import GaussianHomotopy
-from ase_gausslj.schedules import GeometricSchedule
 
 EPS, SIG = 1.0, 1.0  # reduced units
 from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
@@ -42,11 +41,10 @@ def main(argv=None) -> int:
     plain.calc = GaussianLJ(epsilon=EPS, sigma=SIG)
     FIRE(plain, logfile=None).run(fmax=1e-4, steps=5000)
 
-    # widths 0.3 sigma * 0.9**k down to 0.02 sigma, then 0; a fixed 100 FIRE steps per
-    # smoothed width (a free cluster expands without bound if each width is converged)
-    widths = GeometricSchedule(start=0.3 * SIG, factor=0.9, floor=0.02 * SIG)
-    opt = GaussianHomotopy(atoms, FIRE, widths, logfile=None, fmax_smoothed=1e-8,
-                           steps_per_width=100)
+    # the defaults: widths from the system (the first is where the smoothed pair well still
+    # binds by 0.04 eps, ~0.3 sigma), dispersal checked (run() is False if it happened),
+    # and the plain minimum from the same start kept when it is lower
+    opt = GaussianHomotopy(atoms, FIRE, logfile=None)
     converged = opt.run(fmax=1e-4, steps=5000)
 
     print(f"{'width':>10} {'E_s':>12} {'steps':>6}")

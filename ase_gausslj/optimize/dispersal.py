@@ -19,9 +19,11 @@ import warnings
 import numpy as np
 
 from ..core.defaults import R_CORE
+from ..defaults import HOMOTOPY
+from ..schedules import GeometricSchedule
 
-__all__ = ["HomotopyDispersedWarning", "binding_width", "dispersal", "warn_dispersed",
-           "LJ_RANGE"]
+__all__ = ["HomotopyDispersedWarning", "binding_width", "default_schedule", "dispersal",
+           "warn_dispersed", "LJ_RANGE"]
 
 LJ_RANGE = 2.5
 """Pair distance (in sigma) beyond which two atoms are "out of LJ range" (V = -0.016 eps)."""
@@ -71,6 +73,34 @@ def binding_width(fraction: float, r_core: float = R_CORE) -> float:
         else:
             hi = mid
     return round(lo, 3)
+
+
+def default_schedule(sigma: float = 1.0, r_core: float = R_CORE) -> GeometricSchedule:
+    """The default widths of ``protocol=None``: from the system, never a gas.
+
+    The first width is the largest at which the smoothed pair well still binds by
+    ``HOMOTOPY.bind_fraction`` of epsilon (:func:`.dispersal.binding_width`: 0.297 sigma
+    for 0.04 eps and ``r_core=0.8``), times ``sigma`` (the smallest pair sigma: it
+    fades first); then ``HOMOTOPY.factor`` per stage down to ``HOMOTOPY.floor * sigma``,
+    then 0.
+    """
+    s = float(sigma)
+    return GeometricSchedule(binding_width(HOMOTOPY.bind_fraction, r_core) * s,
+                             HOMOTOPY.factor, HOMOTOPY.floor * s)
+
+
+def __getattr__(name: str):
+    # Historical names, resolved lazily: GaussianHomotopy moved to the ASE adapters (this
+    # module never imports ASE); multistart to .multistart (which imports this module).
+    if name == "GaussianHomotopy":
+        from ..adapters.optimizers import GaussianHomotopy
+
+        return GaussianHomotopy
+    if name in ("multistart", "MultistartResult"):
+        from . import multistart as _ms
+
+        return getattr(_ms, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _components(x: np.ndarray, cutoff: float) -> np.ndarray:

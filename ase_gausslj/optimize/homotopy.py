@@ -28,7 +28,7 @@ from ..core.validation import check_positions, check_width
 from ..defaults import HOMOTOPY, HOMOTOPY_OPTIMIZERS
 from ..io import interruptible
 from ..schedules import GeometricSchedule, PlateauSchedule, WidthSchedule, as_schedule
-from .dispersal import binding_width, dispersal, warn_dispersed
+from .dispersal import default_schedule, dispersal, warn_dispersed
 from .local import (
     LocalResult,
     adam,
@@ -69,34 +69,7 @@ _OPTIMIZERS = HOMOTOPY_OPTIMIZERS
 _PROTOCOLS = (None, "paper", "budget")
 
 
-def default_schedule(sigma: float = 1.0, r_core: float = R_CORE) -> GeometricSchedule:
-    """The default widths of ``protocol=None``: from the system, never a gas.
-
-    The first width is the largest at which the smoothed pair well still binds by
-    ``HOMOTOPY.bind_fraction`` of epsilon (:func:`.dispersal.binding_width`: 0.297 sigma
-    for 0.04 eps and ``r_core=0.8``), times ``sigma`` (the smallest pair sigma: it
-    fades first); then ``HOMOTOPY.factor`` per stage down to ``HOMOTOPY.floor * sigma``,
-    then 0.
-    """
-    s = float(sigma)
-    return GeometricSchedule(binding_width(HOMOTOPY.bind_fraction, r_core) * s,
-                             HOMOTOPY.factor, HOMOTOPY.floor * s)
-
 Objective = Callable[[np.ndarray, float], "tuple[float, np.ndarray]"]
-
-
-def __getattr__(name: str):
-    # Historical names, resolved lazily: GaussianHomotopy moved to the ASE adapters (this
-    # module never imports ASE); multistart to .multistart (which imports this module).
-    if name == "GaussianHomotopy":
-        from ..adapters.optimizers import GaussianHomotopy
-
-        return GaussianHomotopy
-    if name in ("multistart", "MultistartResult"):
-        from . import multistart as _ms
-
-        return getattr(_ms, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
