@@ -192,13 +192,17 @@ def test_gaussian_homotopy_log_traj_and_default_widths(tmp_path):
     log = tmp_path / "h.log"
     gh = GaussianHomotopy(atoms, logfile=str(log), trajectory=str(tmp_path / "h.traj"),
                           steps_per_width=5)
-    assert gh.schedule[0] == pytest.approx(3.40) and len(gh.schedule) == 73
+    # issue 18: the first width binds (0.04 eps well), scaled by sigma; not the paper's 1 sigma
+    from ase_gausslj.optimize.dispersal import binding_width
+
+    k = len(gh.schedule)
+    assert gh.schedule[0] == pytest.approx(binding_width(0.04) * 3.40) and k == 13
     assert gh.run(fmax=1e-4, steps=1000)
     frames = read(tmp_path / "h.traj", ":")
-    assert len(frames) > 73  # all stages in one trajectory
+    assert len(frames) > k  # all stages in one trajectory
     text = log.read_text()
-    assert "stage 73/73 width 0" in text
-    assert len(gh.stages) == 73 and gh.stages[-1]["converged"]
+    assert f"stage {k}/{k} width 0" in text
+    assert len(gh.stages) == k and gh.stages[-1]["converged"] and not gh.dispersed
 
 
 def test_gaussian_homotopy_needs_width_calculator():
