@@ -160,7 +160,8 @@ class GaussianHomotopy:
             converged = self._anneal(fd, traj, fmax, steps)
             e = self.homotopy_energy = float(self.atoms.get_potential_energy())
             self.dispersal = dispersal(self.atoms.get_positions(), start,
-                                       sigma=self._sigma_max, energy=e, start_energy=e_start)
+                                       sigma=self._sigma_max, energy=e, start_energy=e_start,
+                                       geometry=not self.atoms.pbc.any())
             self.dispersed = bool(self.dispersal)
             if self.dispersed:
                 warn_dispersed(self.dispersal, "GaussianHomotopy")

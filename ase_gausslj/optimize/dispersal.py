@@ -120,8 +120,24 @@ def _radius_of_gyration(x: np.ndarray) -> float:
     return float(np.sqrt(((x - x.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
+def _geometry_reasons(x: np.ndarray, x0: np.ndarray, sigma: float, expand: float) -> list[str]:
+    n = len(x)
+    reasons = []
+    largest = np.bincount(_components(x, LJ_RANGE * sigma)).max()
+    if largest < n:
+        reasons.append(f"{n - largest} of {n} atoms are beyond {LJ_RANGE} sigma of the "
+                       "largest fragment")
+    compact = math.sqrt(0.6) * (3 * n / (4 * math.pi * 0.9)) ** (1 / 3) * sigma
+    rg, rg0 = _radius_of_gyration(x), _radius_of_gyration(x0)
+    if rg > expand * max(rg0, compact):
+        reasons.append(f"radius of gyration {rg:.3g} > {expand} x max(start {rg0:.3g}, "
+                       f"compact {compact:.3g})")
+    return reasons
+
+
 def dispersal(positions, start, *, sigma: float = 1.0, energy: float | None = None,
-              start_energy: float | None = None, expand: float = 1.5) -> list[str]:
+              start_energy: float | None = None, expand: float = 1.5,
+              geometry: bool = True) -> list[str]:
     """Why a homotopy result counts as dispersed (empty list: it did not).
 
     Parameters
@@ -137,26 +153,20 @@ def dispersal(positions, start, *, sigma: float = 1.0, energy: float | None = No
     expand : float
         Radius of gyration allowed, relative to the larger of the start's and that of a
         compact cluster of N atoms (number density 0.9 per sigma^3).
+    geometry : bool
+        Check fragments and the radius of gyration (False for periodic systems, where
+        unwrapped distances mean nothing; the energy test still applies).
 
     Returns
     -------
     list of str
         Human-readable reasons.
     """
-    x = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
-    x0 = np.asarray(start, dtype=np.float64).reshape(-1, 3)
-    n = len(x)
-    reasons = []
-    labels = _components(x, LJ_RANGE * sigma)
-    largest = np.bincount(labels).max()
-    if largest < n:
-        reasons.append(f"{n - largest} of {n} atoms are beyond {LJ_RANGE} sigma of the "
-                       "largest fragment")
-    compact = math.sqrt(0.6) * (3 * n / (4 * math.pi * 0.9)) ** (1 / 3) * sigma
-    rg, rg0 = _radius_of_gyration(x), _radius_of_gyration(x0)
-    if rg > expand * max(rg0, compact):
-        reasons.append(f"radius of gyration {rg:.3g} > {expand} x max(start {rg0:.3g}, "
-                       f"compact {compact:.3g})")
+    reasons: list[str] = []
+    if geometry:
+        reasons += _geometry_reasons(np.asarray(positions, dtype=np.float64).reshape(-1, 3),
+                                     np.asarray(start, dtype=np.float64).reshape(-1, 3),
+                                     sigma, expand)
     if (energy is not None and start_energy is not None and math.isfinite(start_energy)
             and energy > start_energy):
         reasons.append(f"final energy {energy:.6g} is above the start's {start_energy:.6g}")

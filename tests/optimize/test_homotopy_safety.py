@@ -101,6 +101,9 @@ def test_dispersal_reasons():
                                                          start_energy=-2.0))
     # in Å: the range scales with sigma
     assert dispersal(3.4 * x0, 3.4 * x0, sigma=3.4) == []
+    # periodic systems: only the energy test (unwrapped distances mean nothing)
+    assert dispersal(far, x0, geometry=False) == []
+    assert dispersal(far, x0, geometry=False, energy=0.0, start_energy=-1.0)
 
 
 def _ase_atoms(x0: np.ndarray, units: str):
