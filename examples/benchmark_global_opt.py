@@ -20,7 +20,7 @@ Examples
 Small run (what docs/globalopt.md reports)::
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/benchmark_global_opt.py \\
-        --sizes 38 --methods bh smoothed-bh scipy-bh --seeds 0 1 2 3 4 --budget 60 \\
+        --sizes 38 --methods bh smoothed-bh scipy-bh --seeds 0 1 2 3 4 --time-limit 60 \\
         --out results/global_opt.json
 
 Table and plot only, from saved results::
@@ -234,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=["bh", "smoothed-bh", "scipy-bh"],
                    choices=METHOD_NAMES)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--budget", type=float, default=None,
-                   help="seconds per run (default: 60/120/120/300/600 by size)")
+    p.add_argument("--time-limit", type=float, default=None,
+                   help="seconds per run, a cap (default: 60/120/120/300/600 by size)")
     p.add_argument("--clock", choices=("wall", "process"), default="process")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--step", type=float, default=0.4)
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already in {args.out}",
               file=sys.stderr)
         for n, method, seed in tqdm(todo, desc="runs"):
-            budget = args.budget if args.budget is not None else DEFAULT_BUDGET.get(n, 60.0)
+            budget = args.time_limit if args.time_limit is not None else DEFAULT_BUDGET.get(n, 60.0)
             run = run_one(n, method, seed, budget, args)
             run.update(n=n, method=method, seed=seed, budget=budget, clock=args.clock,
                        widths=args.widths if method == "smoothed-bh" else None,

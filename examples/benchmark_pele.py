@@ -16,12 +16,12 @@ message. Three parts, all timed with ``time.process_time`` (one thread):
 3. **time to the global minimum** (-173.928427): per seed, pele BH (defaults, with and
    without the database), our ``bh`` and our ``smoothed-bh`` (L-BFGS at width 0.3 to
    1e-3, then width 0) run one after another (interleaved seed by seed), each for at
-   most ``--budget`` CPU seconds.
+   most ``--time-limit`` CPU seconds.
 
 Example (what results/engine/pele_compare.json holds)::
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/benchmark_pele.py \\
-        --seeds 0 1 2 3 4 --budget 30 --output results/engine/pele_compare.json
+        --seeds 0 1 2 3 4 --time-limit 30 --output results/engine/pele_compare.json
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ ladder (30% of the quenches), ``restart-best`` homotopy restarts from the best m
 
 def ours_bh(seed: int, *, widths=(), steps: int | None = None,
             budget: float | None = None, **kwargs) -> dict:
-    r = lean_basin_hopping(N, seed=seed, widths=widths, max_quenches=steps, budget=budget,
+    r = lean_basin_hopping(N, seed=seed, widths=widths, max_quenches=steps, time_limit=budget,
                            target_energy=LJ38_GM if steps is None else None,
                            target_tol=TOL, **kwargs)
     return {"best": r.energy, "steps": r.n_quenches, "cpu": r.elapsed,
@@ -233,7 +233,7 @@ def time_to_gm(seeds, budget: float, pele_ok: bool, strategies=("bh", "smoothed-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--budget", type=float, default=30.0, help="CPU seconds per run")
+    p.add_argument("--time-limit", type=float, default=30.0, help="CPU seconds per run (a cap)")
     p.add_argument("--quench-starts", type=int, default=200)
     p.add_argument("--steps", type=int, default=1000, help="BH steps for the per-step part")
     p.add_argument("--skip-gm", action="store_true", help="skip part 3")
@@ -243,8 +243,8 @@ def main(argv=None) -> int:
     p.add_argument("--output", default=scratch_path("engine", "pele_compare.json"),
                    help="JSON (default %(default)s, untracked)")
     args = p.parse_args(argv)
-    if args.budget <= 0 or args.quench_starts < 1 or args.steps < 1:
-        p.error("--budget, --quench-starts and --steps must be positive")
+    if args.time_limit <= 0 or args.quench_starts < 1 or args.steps < 1:
+        p.error("--time-limit, --quench-starts and --steps must be positive")
     check_writable(args.output, "--output", make_parent=True)
     pele_ok = have_pele()
     t_start = time.perf_counter()
@@ -265,9 +265,9 @@ def main(argv=None) -> int:
         print(_table(out["per_step"], "ms_per_step", "steps"), file=sys.stderr)
         write_json(args.output, out)
     if not args.skip_gm:
-        out["time_to_gm"] = time_to_gm(args.seeds, args.budget, pele_ok, args.strategies)
+        out["time_to_gm"] = time_to_gm(args.seeds, args.time_limit, pele_ok, args.strategies)
         out["conditions"]["strategies"] = {k: STRATEGIES[k] for k in args.strategies}
-        out["conditions"]["budget_cpu_s"] = args.budget
+        out["conditions"]["budget_cpu_s"] = args.time_limit
         out["conditions"]["seeds"] = args.seeds
         for name, r in out["time_to_gm"].items():
             print(f"{name}: hits {r['hits']}, median CPU-s to GM {r['median_cpu_s_to_gm']}",

@@ -1,7 +1,7 @@
 """Size sweep: fraction of seeds reaching the LJ_N global minimum within a CPU budget.
 
 For each size ``N`` of ``--sizes`` (default 13, 18, ..., 148: every 5th of 13-150) and
-each seed, every method runs for at most ``--budget`` CPU seconds
+each seed, every method runs for at most ``--time-limit`` CPU seconds
 (``time.process_time``, one thread) or until it reaches the putative global minimum of
 the Cambridge Cluster Database (``results/engine/lj_global_minima.tsv``, tolerance 1e-4).
 Methods run interleaved (size by size, seed by seed), so all see the same machine load:
@@ -18,7 +18,7 @@ Writes a JSON (``--output``) and a PNG plot (``--plot``) of the fraction reached
 Example (what results/engine/size_sweep.json holds)::
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/size_sweep.py \\
-        --seeds 0 1 2 --budget 2 --output results/engine/size_sweep.json \\
+        --seeds 0 1 2 --time-limit 2 --output results/engine/size_sweep.json \\
         --plot results/engine/size_sweep.png
 """
 
@@ -54,8 +54,8 @@ def load_minima(path: Path) -> dict[int, float]:
     return out
 
 
-def ours(n: int, seed: int, target: float, budget: float, kwargs: dict) -> dict:
-    r = lean_basin_hopping(n, seed=seed, budget=budget, target_energy=target,
+def ours(n: int, seed: int, target: float, time_limit: float, kwargs: dict) -> dict:
+    r = lean_basin_hopping(n, seed=seed, time_limit=time_limit, target_energy=target,
                            target_tol=TOL, **kwargs)
     return {"best": r.energy, "steps": r.n_quenches, "cpu": r.elapsed,
             "time_to_gm": r.time_to_energy(target, TOL)}
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=list(range(13, 151, 5)))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--budget", type=float, default=2.0, help="CPU seconds per run")
+    p.add_argument("--time-limit", type=float, default=2.0, help="CPU seconds per run (a cap)")
     p.add_argument("--strategies", nargs="+", default=["bh-loose", "deep"],
                    choices=sorted(STRATEGIES), help="our methods")
     p.add_argument("--no-pele", action="store_true", help="skip pele")
@@ -75,8 +75,8 @@ def main(argv=None) -> int:
     p.add_argument("--plot", default=scratch_path("engine", "size_sweep.png"),
                    help="figure (default %(default)s; README's is results/engine/)")
     args = p.parse_args(argv)
-    if args.budget <= 0:
-        p.error("--budget must be positive")
+    if args.time_limit <= 0:
+        p.error("--time-limit must be positive")
     check_writable(args.output, "--output", make_parent=True)
     check_writable(args.plot, "--plot", make_parent=True)
     minima = load_minima(Path(args.minima))
@@ -84,9 +84,9 @@ def main(argv=None) -> int:
     if missing:
         p.error(f"--sizes: no known minimum for {missing}")
     methods = {f"ours {name}": (lambda n, s, t, kw=STRATEGIES[name]:
-                                ours(n, s, t, args.budget, kw)) for name in args.strategies}
+                                ours(n, s, t, args.time_limit, kw)) for name in args.strategies}
     if not args.no_pele and have_pele():
-        methods = {"pele": lambda n, s, t: pele_bh(s, n=n, target=t, budget=args.budget,
+        methods = {"pele": lambda n, s, t: pele_bh(s, n=n, target=t, budget=args.time_limit,
                                                    storage=False), **methods}
     for fn in methods.values():
         fn(13, 99, minima[13])  # compile / import
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
                                               if r["n"] == n and r["method"] == name]))
                       for n in args.sizes} for name in methods}
     out = {"conditions": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
-                          "load_average_end": os.getloadavg(), "budget_cpu_s": args.budget,
+                          "load_average_end": os.getloadavg(), "budget_cpu_s": args.time_limit,
                           "seeds": args.seeds, "sizes": args.sizes, "tol": TOL,
                           "strategies": {k: STRATEGIES[k] for k in args.strategies},
                           "wall_s": time.perf_counter() - t0},
@@ -129,7 +129,7 @@ def plot(summary: dict, sizes, args, path: Path) -> None:
                 label=name)
     ax.set_xlabel("N (LJ cluster size)")
     ax.set_ylabel("fraction of seeds at the GM")
-    ax.set_title(f"Global minimum within {args.budget:g} CPU-s ({len(args.seeds)} seeds)")
+    ax.set_title(f"Global minimum within {args.time_limit:g} CPU-s ({len(args.seeds)} seeds)")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()

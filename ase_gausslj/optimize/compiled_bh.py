@@ -14,7 +14,7 @@ What differs is where it runs: a chunk of steps runs in one numba call
 a few microseconds. Random numbers come from a ``numpy.random.Generator`` seeded once and
 drawn in fixed-shape blocks per chunk (displacements, acceptance uniforms, smoothing
 picks, guard directions), so a run is repeatable bit for bit for a seed and a number of
-quenches; a CPU-time budget (checked between chunks) only decides where a run stops.
+quenches; a CPU-time cap (``time_limit``) (checked between chunks) only decides where a run stops.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class _Config:
     temperature: float
     patience: int
     max_quenches: int | None
-    budget: float | None
+    time_limit: float | None
     target: float
     chunk: int
     n_smooth: int
@@ -140,7 +140,7 @@ def lean_basin_hopping(
     patience: int | None = None,
     radius: float | None = None,
     max_quenches: int | None = None,
-    budget: float | None = None,
+    time_limit: float | None = None,
     target_energy: float | None = None,
     target_tol: float = 1e-4,
     chunk: int = 16,
@@ -170,12 +170,13 @@ def lean_basin_hopping(
         Smoothing ladder (``()``: plain BH; ``(0.3,)``: ``'smoothed-bh'``'s default).
     max_quenches : int, optional
         Stop after this many quenches (the deterministic budget).
-    budget : float, optional
-        CPU seconds (``time.process_time``), checked between chunks.
+    time_limit : float, optional
+        CPU seconds (``time.process_time``), checked between chunks: a cap, not a budget
+        (budgets count quenches everywhere; ``max_quenches`` is this engine's).
     target_energy : float, optional
         Stop once the best energy is ``<= target_energy + target_tol``.
     chunk : int
-        Basin-hopping steps per compiled call (the budget's granularity; it also fixes
+        Basin-hopping steps per compiled call (the time limit's granularity; it also fixes
         the blocks of random draws, so keep it fixed to repeat a run).
     potential : SmoothedLJ, optional
         Pair potential (default reduced LJ); lengths in its unit.
@@ -205,8 +206,8 @@ def lean_basin_hopping(
     """
     n = _check_count(n_atoms, "n_atoms", 2)
     max_iter = _check_count(max_iter, "max_iter", 1)
-    if max_quenches is None and budget is None and target_energy is None:
-        raise ValueError("give at least one of max_quenches, budget, target_energy")
+    if max_quenches is None and time_limit is None and target_energy is None:
+        raise ValueError("give at least one of max_quenches, time_limit, target_energy")
     if not (isinstance(temperature, (int, float)) and temperature >= 0
             and math.isfinite(temperature)):
         raise ValueError(f"temperature must be finite and >= 0, got {temperature!r}")
@@ -222,7 +223,7 @@ def lean_basin_hopping(
         patience=max(100, 5 * n) if patience is None else _check_count(patience, "patience", 0),
         max_quenches=None if max_quenches is None else _check_count(max_quenches,
                                                                     "max_quenches", 1),
-        budget=None if budget is None else _positive(budget, "budget"),
+        time_limit=None if time_limit is None else _positive(time_limit, "time_limit"),
         target=-math.inf if target_energy is None else float(target_energy) + float(target_tol),
         chunk=_check_count(chunk, "chunk", 1), n_smooth=len(widths),
         p_smooth=_probability(p_smooth, "p_smooth"),
@@ -258,8 +259,8 @@ def _run(cfg: _Config, rng: np.random.Generator) -> LeanBHResult:
             reason = "target"
         elif cfg.max_quenches is not None and counters[0] >= cfg.max_quenches:
             reason = "max_quenches"
-        elif cfg.budget is not None and counters[0] > 0 and clock() - t0 >= cfg.budget:
-            reason = "budget"  # (never before the first quench: a result always exists)
+        elif cfg.time_limit is not None and counters[0] > 0 and clock() - t0 >= cfg.time_limit:
+            reason = "time_limit"  # (never before the first quench: a result always exists)
         else:
             reason = None
         if reason:

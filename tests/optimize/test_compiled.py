@@ -309,7 +309,7 @@ def test_bh_restarts_after_patience():
 
 
 def test_bh_bad_arguments():
-    with pytest.raises(ValueError, match="max_quenches, budget, target"):
+    with pytest.raises(ValueError, match="max_quenches, time_limit, target"):
         lean_basin_hopping(13, seed=0)
     with pytest.raises(ValueError, match="temperature"):
         lean_basin_hopping(13, seed=0, max_quenches=1, temperature=-1.0)
