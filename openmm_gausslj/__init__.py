@@ -12,55 +12,57 @@
 
 Imports only OpenMM and the ASE-free core (``ase_gausslj.core``, ``ase_gausslj.schedules``):
 works without ASE installed. See ``docs/openmm.md``.
+
+The public names are resolved on first use (PEP 562), as in ``ase_gausslj``: ``import
+openmm_gausslj`` loads neither OpenMM's force code paths nor numba/scipy until a name is used.
 """
 
-from .compat import smoothed_forces
-from .conformers import ConformerSearchResult, search_conformers
-from .expressions import WIDTH_PARAMETER
-from .factory import FORCE_FIELD_R_CORE, smooth_system
-from .forces import smoothed_lj_bond_force, smoothed_lj_force
-from .integrators import (
-    AnnealedLangevinIntegrator,
-    WidthReporter,
-    anneal_simulation,
-    homotopy_minimize,
-    schedule_widths,
-)
-from .state import GaussLJState, max_width_for_system, smoothed_force_indices
-from .table import DEFAULT_GRID, TABLE_NAME, TableGrid, make_table_function, table_values
-from .torsions import (
-    TORSION_WIDTH_PARAMETER,
-    get_torsion_width,
-    set_torsion_width,
-    smooth_torsions,
-    torsion_force_indices,
-)
+from __future__ import annotations
 
-__all__ = [
-    "ConformerSearchResult",
-    "TORSION_WIDTH_PARAMETER",
-    "get_torsion_width",
-    "search_conformers",
-    "set_torsion_width",
-    "smooth_torsions",
-    "smoothed_forces",
-    "torsion_force_indices",
-    "AnnealedLangevinIntegrator",
-    "DEFAULT_GRID",
-    "FORCE_FIELD_R_CORE",
-    "GaussLJState",
-    "TABLE_NAME",
-    "TableGrid",
-    "WIDTH_PARAMETER",
-    "WidthReporter",
-    "anneal_simulation",
-    "homotopy_minimize",
-    "make_table_function",
-    "max_width_for_system",
-    "schedule_widths",
-    "smooth_system",
-    "smoothed_force_indices",
-    "smoothed_lj_bond_force",
-    "smoothed_lj_force",
-    "table_values",
-]
+import importlib
+from typing import Any
+
+#: public name -> the submodule of this package that defines it
+_EXPORTS: dict[str, str] = {
+    "smoothed_forces": "compat",
+    "ConformerSearchResult": "conformers",
+    "search_conformers": "conformers",
+    "WIDTH_PARAMETER": "expressions",
+    "FORCE_FIELD_R_CORE": "factory",
+    "smooth_system": "factory",
+    "smoothed_lj_bond_force": "forces",
+    "smoothed_lj_force": "forces",
+    "AnnealedLangevinIntegrator": "integrators",
+    "WidthReporter": "integrators",
+    "anneal_simulation": "integrators",
+    "homotopy_minimize": "integrators",
+    "schedule_widths": "integrators",
+    "GaussLJState": "state",
+    "max_width_for_system": "state",
+    "smoothed_force_indices": "state",
+    "DEFAULT_GRID": "table",
+    "TABLE_NAME": "table",
+    "TableGrid": "table",
+    "make_table_function": "table",
+    "table_values": "table",
+    "TORSION_WIDTH_PARAMETER": "torsions",
+    "get_torsion_width": "torsions",
+    "set_torsion_width": "torsions",
+    "smooth_torsions": "torsions",
+    "torsion_force_indices": "torsions",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openmm_gausslj' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
