@@ -16,7 +16,7 @@ import pytest
 from ase_gausslj.io import SCRATCH_DIR, scratch_path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = sorted((ROOT / "examples").glob("*.py")) + [ROOT / "ase_gausslj" / "core" / "bench.py"]
+SCRIPTS = sorted((ROOT / "examples").glob("*.py")) + [ROOT / "ase_gausslj" / "bench.py"]
 OUTPUT_OPTIONS = {"--out", "--output", "--json", "--plot", "--figure", "--log", "--state-dir",
                   "--save-values", "--pdb-prefix", "--xyz"}
 

@@ -87,6 +87,30 @@ def test_layers_do_not_import_upwards(prefix, banned):
             assert not top & set(banned), f"{name} imports {sorted(top & set(banned))}"
 
 
+def _all_imports(name: str, path: Path) -> set[str]:
+    """Top-level package names imported anywhere in the module (function bodies included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("prefix, banned", [
+    ("ase_gausslj.core", ("ase", "openmm", "asap3", "pele")),
+    ("openmm_gausslj", ("ase", "asap3")),
+])
+def test_layers_do_not_import_upwards_even_inside_functions(prefix, banned):
+    # a deferred import still ties the layer to the package (issue 20: core/bench.py
+    # imported ASE and OpenMM inside functions, which the module-level scan missed)
+    for name, path in MODULES.items():
+        if name == prefix or name.startswith(prefix + "."):
+            hit = _all_imports(name, path) & set(banned)
+            assert not hit, f"{name} imports {sorted(hit)} (inside a function)"
+
+
 def test_module_and_function_sizes():
     long_modules, long_functions = [], []
     for name, path in MODULES.items():

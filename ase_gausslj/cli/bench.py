@@ -1,10 +1,9 @@
 """``gausslj bench``: the kernel benchmark, from the installed package.
 
 The benchmark's own options follow the subcommand (``gausslj bench --help`` shows them).
-Its code lives in the package (``ase_gausslj.benchmarks.kernels`` or
-``ase_gausslj.core.bench``, each with ``main(argv)``), so the command works in an
-installed copy; only a source checkout without either module falls back to
-``examples/benchmark_kernels.py``.
+Its code lives in the package (``ase_gausslj.bench``: outside the core, because it imports
+ASE, OpenMM and the anchors), so the command works in an installed copy; only a source
+checkout without it falls back to ``examples/benchmark_kernels.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from collections.abc import Callable
 __all__ = ["add_cli", "find_benchmark"]
 
 # where the benchmark may live, first match wins
-_MODULES = ("ase_gausslj.benchmarks.kernels", "ase_gausslj.core.bench")
+_MODULES = ("ase_gausslj.bench",)
 _EXAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "examples", "benchmark_kernels.py")
 

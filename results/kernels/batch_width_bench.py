@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 import ase_gausslj
+from ase_gausslj.bench import fcc_cluster
 from ase_gausslj.core.batch import batch_energy_forces
-from ase_gausslj.core.bench import fcc_cluster
 from ase_gausslj.core.energy import SmoothedLJ
 
 

@@ -108,7 +108,7 @@ def _no_work(*_a, **_k):
 @pytest.fixture
 def no_work(monkeypatch):
     """Every subcommand's work function fails the test if it is reached."""
-    import ase_gausslj.core.bench as bench
+    import ase_gausslj.bench as bench
     import ase_gausslj.optimize.globalopt as globalopt
     import ase_gausslj.optimize.multistart as multistart
     import ase_gausslj.sampling.smc as smc

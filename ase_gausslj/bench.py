@@ -8,7 +8,7 @@ same run: (a) a bare numba plain-LJ loop over the same pairs, (b) ASE's ``Lennar
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 gausslj bench --out results/benchmark_kernels.json
 
 (or ``python examples/benchmark_kernels.py``, a thin wrapper, or
-``python -m ase_gausslj.core.bench``). Timings are the minimum over repeats (wall clock).
+``python -m ase_gausslj.bench``). Timings are the minimum over repeats (wall clock).
 ASE and OpenMM anchors are skipped with ``--skip-anchors`` or when not installed.
 """
 
@@ -21,10 +21,10 @@ import time
 
 import numpy as np
 
-from . import kernels
-from .energy import SmoothedLJ
-from .neighbors import neighbor_pairs
-from .table import get_table
+from .core import kernels
+from .core.energy import SmoothedLJ
+from .core.neighbors import neighbor_pairs
+from .core.table import get_table
 
 __all__ = ["main"]
 
@@ -160,7 +160,7 @@ def fcc_atoms(n_cells: int, seed: int = 0):
 
 def _fcc_calcs(widths, rc):
     """Name -> calculator factory: gausslj at each width, and ASAP when installed."""
-    from ..adapters.calculator import GaussianLJ
+    from .adapters.calculator import GaussianLJ
 
     calcs = {f"gausslj_w{w:g}": (lambda w=w: GaussianLJ(rc=rc, width=w)) for w in widths}
     if _have("asap3"):
@@ -172,8 +172,8 @@ def _fcc_calcs(widths, rc):
 
 def _kernel_timers(atoms, widths, rc):
     """The pair loops alone on one Verlet list: smoothed kernel per width, bare LJ."""
-    from .csr_kernels import csr_pairs
-    from .verlet import _extend
+    from .core.csr_kernels import csr_pairs
+    from .core.verlet import _extend
 
     pos = atoms.positions.copy()
     model = SmoothedLJ()
@@ -266,7 +266,7 @@ def _parse(argv):
     args = ap.parse_args(argv)
     if not (args.width >= 0.0) or any(n < 2 for n in args.sizes):
         ap.error("--width must be >= 0 and --sizes >= 2")
-    from ..io import check_writable  # deferred: the core does not need the I/O layer
+    from .io import check_writable
 
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     try:  # a directory or FIFO at --out: refuse now, not after the benchmark
@@ -311,7 +311,7 @@ def _print_table(rows):
 
 def main(argv=None) -> int:
     """Run the benchmark (``argv`` as for ``gausslj bench``); returns the exit status."""
-    from ..io import write_json  # deferred: the core does not need the I/O layer
+    from .io import write_json
 
     args = _parse(argv)
     w = args.width
