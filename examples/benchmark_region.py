@@ -41,6 +41,8 @@ import openmm.unit as unit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from ase_gausslj.io import write_json  # noqa: E402
+
 
 def _first_residue_atoms(topology, n_target: int) -> list[int]:
     """Atoms of the first protein residues, whole residues, at least ``n_target`` atoms."""
@@ -131,8 +133,7 @@ def main(argv=None) -> dict:
     for name, sizes in jobs:
         result["rows"] += measure(name, sizes, args)
         if args.out:
-            with open(args.out, "w") as fh:
-                json.dump(result, fh, indent=1)
+            write_json(args.out, result)
     return result
 
 

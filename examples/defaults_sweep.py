@@ -41,8 +41,10 @@ import numpy as np
 from ase_gausslj.io import check_writable, write_json
 from ase_gausslj.optimize.globalopt import global_minimize
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from size_sweep import load_minima  # noqa: E402  (the one reader of the minima table)
+
 TOL = 1e-4
-MINIMA = Path(__file__).resolve().parent.parent / "results" / "engine" / "lj_global_minima.tsv"
 
 STRATEGIES: dict[str, dict] = {
     "bh": {"method": "bh", "gtol": 1e-5},
@@ -52,17 +54,6 @@ STRATEGIES: dict[str, dict] = {
                       "gtol": 1e-3},
     "deep": {"method": "smoothed-bh", "widths": (0.3,), "p_smooth": 0.05, "gtol": 1e-3},
 }
-
-
-def load_minima(path: Path = MINIMA) -> dict[int, float]:
-    """``{N: E_min}`` from a two-column TSV (comment lines start with '#')."""
-    out = {}
-    for line in Path(path).read_text().splitlines():
-        if line.startswith("#") or not line.strip() or line.startswith("n_atoms"):
-            continue
-        n, e = line.split()[:2]
-        out[int(n)] = float(e)
-    return out
 
 
 def one_run(n: int, seed: int, strategy: str, target: float, cpu_limit: float,

@@ -43,7 +43,7 @@ TOL = 1e-4
 MINIMA = Path(__file__).resolve().parent.parent / "results" / "engine" / "lj_global_minima.tsv"
 
 
-def load_minima(path: Path) -> dict[int, float]:
+def load_minima(path: Path = MINIMA) -> dict[int, float]:
     """``{N: E_min}`` from a two-column TSV (comment lines start with '#')."""
     out = {}
     for line in Path(path).read_text().splitlines():

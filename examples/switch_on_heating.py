@@ -34,6 +34,7 @@ import openmm.unit as unit
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from ase_gausslj.io import write_json  # noqa: E402
 from openmm_gausslj import AnnealedLangevinIntegrator, anneal_simulation, smooth_system  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -146,8 +147,7 @@ def main(argv=None) -> dict:
                     result["rows"].append(row)
                     print(json.dumps(row), flush=True)
                     if args.out:
-                        with open(args.out, "w") as fh:
-                            json.dump(result, fh, indent=1)
+                        write_json(args.out, result)
     return result
 
 
