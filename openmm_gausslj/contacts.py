@@ -16,10 +16,11 @@ from scipy.spatial import cKDTree
 from .inputs import to_nm
 from .lj_forms import BondLJ, PairLJ
 
-__all__ = ["core_contacts", "check_core_contacts"]
+__all__ = ["core_contacts", "check_core_contacts", "pairs_within", "box_nm"]
 
 
-def _box(system: mm.System, periodic: bool) -> np.ndarray | None:
+def box_nm(system: mm.System, periodic: bool) -> np.ndarray | None:
+    """The System's default (3, 3) box in nm when ``periodic``, else None."""
     if not periodic:
         return None
     return np.array([v.value_in_unit(unit.nanometer)
@@ -34,7 +35,12 @@ def _displacements(pos: np.ndarray, i, j, box: np.ndarray | None) -> np.ndarray:
     return d
 
 
-def _candidate_pairs(pos: np.ndarray, reach: float, box: np.ndarray | None) -> np.ndarray:
+def pairs_within(pos: np.ndarray, reach: float, box: np.ndarray | None) -> np.ndarray:
+    """Index pairs ``(i < j)`` closer than ``reach`` (nm), minimum image in ``box``.
+
+    ``box`` is OpenMM's reduced (3, 3) box in nm, or None without periodicity; rectangular
+    boxes use a periodic ``cKDTree``, triclinic ones a chunked minimum-image scan.
+    """
     if box is None:
         return cKDTree(pos).query_pairs(reach, output_type="ndarray")
     if np.allclose(box, np.diag(np.diag(box))):
@@ -72,12 +78,12 @@ def core_contacts(system: mm.System, pairs: list[tuple[PairLJ, list]], bonds: li
         raise ValueError(f"positions must have {system.getNumParticles()} rows, got {len(pos)}")
     found = []
     for pair, groups in pairs:
-        box = _box(system, pair.method == mm.CustomNonbondedForce.CutoffPeriodic)
+        box = box_nm(system, pair.method == mm.CustomNonbondedForce.CutoffPeriodic)
         reach = r_core * (float(np.max(pair.sigma)) if pair.types is not None
                           else float(np.max(pair.sigma[pair.epsilon > 0], initial=0.0)))
         if reach <= 0:
             continue
-        ij = _candidate_pairs(pos, reach, box)
+        ij = pairs_within(pos, reach, box)
         if not len(ij):
             continue
         i, j = ij[:, 0], ij[:, 1]
@@ -93,7 +99,7 @@ def core_contacts(system: mm.System, pairs: list[tuple[PairLJ, list]], bonds: li
         if not b.pairs:
             continue
         idx = np.asarray(b.pairs)
-        box = _box(system, b.periodic)
+        box = box_nm(system, b.periodic)
         r = np.linalg.norm(_displacements(pos, idx[:, 0], idx[:, 1], box), axis=1)
         for m in np.flatnonzero((b.epsilon > 0) & (r < r_core * b.sigma)):
             found.append((float(r[m] / b.sigma[m]), int(idx[m, 0]), int(idx[m, 1]),

@@ -24,7 +24,8 @@ import openmm as mm
 import openmm.unit as unit
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+
+from .contacts import box_nm, pairs_within
 
 __all__ = ["StageResult", "Snapshot", "molecules", "snapshot", "judge", "thermal_margin",
            "REACH_NM"]
@@ -97,17 +98,7 @@ def _groups(system: mm.System, pos: np.ndarray, mols: list[np.ndarray]) -> int:
         return len(keep)
     owner = np.concatenate([np.full(len(m), k) for k, m in enumerate(keep)])
     atoms = np.concatenate(keep)
-    x = pos[atoms]
-    if periodic:
-        box = np.array([v.value_in_unit(unit.nanometer)
-                        for v in system.getDefaultPeriodicBoxVectors()])
-        lengths = np.diag(box)
-        wrapped = np.mod(x, lengths)
-        wrapped[wrapped >= lengths] = 0.0  # mod can round up to the length itself
-        tree = cKDTree(wrapped, boxsize=lengths)
-    else:
-        tree = cKDTree(x)
-    pairs = tree.query_pairs(REACH_NM, output_type="ndarray")
+    pairs = pairs_within(pos[atoms], REACH_NM, box_nm(system, periodic))
     a, b = owner[pairs[:, 0]], owner[pairs[:, 1]]
     cross = a != b
     graph = coo_matrix((np.ones(cross.sum()), (a[cross], b[cross])),
