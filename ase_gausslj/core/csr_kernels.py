@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .kernels import N_RSEG, _apply_cutoff, _pair_row
+from .kernels import N_RSEG, _add_virial, _apply_cutoff, _pair_row
 from .verlet import _extend
 
 __all__ = ["csr_pairs"]
@@ -27,14 +27,7 @@ def _accumulate(fe, ee, av, virial, i, j, e, g, dx, dy, dz, want_atoms, want_vir
         ee[i] += 0.5 * e
         ee[j] += 0.5 * e
     if want_virial:
-        d = (dx, dy, dz)
-        for p in range(3):
-            for q in range(3):
-                w = g * d[p] * d[q]
-                virial[p, q] += w
-                if want_atoms:
-                    av[i, p, q] += 0.5 * w
-                    av[j, p, q] += 0.5 * w
+        _add_virial(virial, av, i, j, g, dx, dy, dz, want_atoms)
 
 
 @nb.njit(cache=True)
