@@ -19,11 +19,10 @@ import numpy as np
 from ase import Atoms
 from ase.optimize import FIRE
 
-from ase_gausslj.adapters.calculator import GaussianLJ
-from ase_gausslj.optimize.homotopy import GaussianHomotopy
+from ase_gausslj import GaussianHomotopy, GaussianLJ
+from ase_gausslj.optimize.clusters import LJ_GLOBAL_MINIMA as GLOBAL_MIN
 
 EPS, SIG = 1.0, 1.0  # reduced units
-from ase_gausslj.optimize.globalopt import LJ_GLOBAL_MINIMA as GLOBAL_MIN  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -89,20 +89,6 @@ def default_schedule(sigma: float = 1.0, r_core: float = R_CORE) -> GeometricSch
                              HOMOTOPY.factor, HOMOTOPY.floor * s)
 
 
-def __getattr__(name: str):
-    # Historical names, resolved lazily: GaussianHomotopy moved to the ASE adapters (this
-    # module never imports ASE); multistart to .multistart (which imports this module).
-    if name == "GaussianHomotopy":
-        from ..adapters.optimizers import GaussianHomotopy
-
-        return GaussianHomotopy
-    if name in ("multistart", "MultistartResult"):
-        from . import multistart as _ms
-
-        return getattr(_ms, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _components(x: np.ndarray, cutoff: float) -> np.ndarray:
     """Labels of the connected components of the graph ``|x_i - x_j| < cutoff``."""
     from scipy.sparse.csgraph import connected_components
