@@ -140,3 +140,53 @@ def test_cli_homotopy_with_workers(openmp_started, capsys):
     serial = [x.split("widths")[0] for x in capsys.readouterr().out.splitlines()
               if x.startswith("seed")]
     assert len(pooled) == 2 and pooled == serial  # "seed k: E = ..." per run
+
+
+def _spin(seconds: float) -> str:
+    """A job that runs for ``seconds`` unless interrupted (then says so)."""
+    import time as _time
+
+    end = _time.monotonic() + seconds
+    try:
+        while _time.monotonic() < end:
+            sum(range(1000))
+    except KeyboardInterrupt:
+        return "interrupted"
+    return "finished"
+
+
+def test_interrupt_stops_a_process_pool_and_keeps_the_partial_results():
+    # before: Ctrl-C/SIGTERM in the parent waited for every queued job (a CLI run with
+    # --workers 2 kept running its 200,000 quenches after SIGTERM and wrote nothing)
+    import os
+    import signal
+    import threading
+    import time
+
+    from ase_gausslj.parallel import map_jobs, process_pool
+
+    with process_pool(2) as pool:
+        assert pool.submit(_spin, 0.0).result() == "finished"  # a worker is up
+        # a real signal (interrupt_main() would not wake the wait on the futures)
+        threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        t0 = time.monotonic()
+        out = map_jobs(_spin, [(60.0,)] * 6, executor=pool, partial=True)
+        waited = time.monotonic() - t0
+    assert waited < 20.0, waited
+    assert len(out) == 6
+    assert out.count("interrupted") >= 1 and "finished" not in out
+    assert set(out) <= {"interrupted", None}  # queued jobs: not run
+
+
+def test_interrupt_reraises_without_partial():
+    import os
+    import signal
+    import threading
+
+    from ase_gausslj.parallel import map_jobs, process_pool
+
+    with process_pool(1) as pool:
+        assert pool.submit(_spin, 0.0).result() == "finished"
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            map_jobs(_spin, [(60.0,)] * 2, executor=pool)

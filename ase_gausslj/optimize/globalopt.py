@@ -356,7 +356,7 @@ def global_minimize(
     jobs = [(flag, settings, objective, seeds[k], start, stop,
              None if state_file is None else f"{state_file}.{k}", None, checkpoint_every,
              clock, False) for k in range(n_starts)]
-    runs = [r for r in map_jobs(_run_start, jobs, executor=executor) if r is not None]
+    runs = [r for r in map_jobs(_run_start, jobs, executor=executor, partial=True) if r is not None]
     if not runs:
         raise KeyboardInterrupt
     return merge_runs(runs, method, interrupted=flag.set or len(runs) < n_starts)

@@ -106,7 +106,8 @@ def multistart(
     check_options(**kwargs)
     flag = _StopFlag()
     results = map_jobs(_run_seed, [(flag, p, s, kwargs) for p, s in jobs],
-                       executor=executor, progress=progress, desc="multistart")
+                       executor=executor, progress=progress, desc="multistart",
+                       partial=True)
     done = sorted((r for r in results if r is not None), key=lambda r: r.energy)
     if not done:
         raise KeyboardInterrupt

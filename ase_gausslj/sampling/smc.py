@@ -376,8 +376,9 @@ def run_smc_repeats(
                      **{k: v for k, v in kwargs.items()
                         if k not in ("options", "target", "progress", "seed")})
     jobs = [(n_atoms, dict(kwargs, seed=int(s))) for s in seeds]
-    if executor is not None:
-        return map_jobs(_run_one, jobs, executor=executor)
+    if executor is not None:  # interrupted: the runs that came back (partial ones flagged)
+        return [r for r in map_jobs(_run_one, jobs, executor=executor, partial=True)
+                if r is not None]
     done: list[SMCResult] = []
 
     def run(n: int, kw: dict) -> SMCResult:

@@ -108,6 +108,19 @@ def _smc(tmp_path: Path, sig: int) -> None:
     assert not (tmp_path / "run.v1_seed1.json").exists()  # the fan-out stopped
 
 
+def test_sigterm_with_workers_stops_the_pool_and_writes_the_partial_result(tmp_path):
+    # before: the parent caught SIGTERM but waited for its workers' 1,000,000 quenches
+    run = Run(["optimize", "38", "--quenches", "1000000", "--seed", "0", "--n-starts", "4",
+               "--workers", "2", "--state", str(tmp_path / "state.json"),
+               "--checkpoint-every", "0.01", "--output", "out.json"], tmp_path)
+    run.wait_for(lambda: any(tmp_path.glob("state.json.*")), "a worker's checkpoint")
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.finish(timeout=90) == 143, run.stderr()
+    res = json.loads((tmp_path / "out.json").read_text())
+    assert res["interrupted"] is True
+    assert 1 <= res["n_minimizations"] < 1_000_000 and np.isfinite(res["energy"])
+
+
 def test_sigterm_writes_the_partial_result(tmp_path):
     _optimize(tmp_path, signal.SIGTERM)
 
