@@ -33,9 +33,9 @@ import openmm.app as app
 
 from ase_gausslj.io import scratch_path, write_json, write_text
 from openmm_gausslj import smooth_system
-from openmm_gausslj.conformers import search_conformers
-from openmm_gausslj.conformers_build import build_capped_peptide, write_pdb
 from openmm_gausslj.data import alanine_dipeptide_pdb
+from openmm_gausslj.molecules.build import build_capped_peptide, write_pdb
+from openmm_gausslj.molecules.conformers import search_conformers
 
 CASES = {  # name: (molecule, solvent, budget multiplier of --budget)
     "ala2-vacuum": ("ala2", "vacuum", 0.5),
@@ -44,7 +44,7 @@ CASES = {  # name: (molecule, solvent, budget multiplier of --budget)
     "aggfm-obc2": ("AGGFM", "obc2", 1.0),
     "chignolin-obc2": ("GYDPETGTWG", "obc2", 0.5),
 }
-#: the shipped, checked structures (all L, all trans; openmm_gausslj.conformers_build)
+#: the shipped, checked structures (all L, all trans; openmm_gausslj.molecules.build)
 MOLECULES = Path(__file__).resolve().parent.parent / "results" / "molecules"
 HIT_KJ = 1.0
 #: the long reference runs (smoothed-lj costs ~3-6x more CPU per step: no reference run)

@@ -12,8 +12,8 @@ import sys
 
 import openmm.app as app
 
-from openmm_gausslj.conformers import search_conformers
 from openmm_gausslj.data import alanine_dipeptide_pdb
+from openmm_gausslj.molecules.conformers import search_conformers
 
 pdb = app.PDBFile(sys.argv[1] if len(sys.argv) > 1 else alanine_dipeptide_pdb())
 system = app.ForceField("amber14-all.xml").createSystem(pdb.topology, constraints=app.HBonds)

@@ -8,7 +8,7 @@
    width 0 the energy equals the original's, which is printed as a check.
 3. ``AnnealedLangevinIntegrator`` runs Langevin dynamics while the width goes from
    ``--width`` nm to 0 on the device; a ``WidthReporter`` logs the width column.
-4. ``homotopy_minimize``: LocalEnergyMinimizer at decreasing widths, then at 0, compared
+4. ``homotopy_minimize_context``: LocalEnergyMinimizer at decreasing widths, then at 0, compared
    with a plain minimization of the original System from the same start.
 
     python examples/openmm_smooth_peptide.py --steps 5000 --width 0.02 --seed 0
@@ -34,7 +34,7 @@ from openmm_gausslj import (  # noqa: E402
     AnnealedLangevinIntegrator,
     GaussLJState,
     WidthReporter,
-    homotopy_minimize,
+    homotopy_minimize_context,
     max_width_for_system,
     smooth_system,
 )
@@ -102,7 +102,7 @@ def main(argv=None) -> None:
     hctx = mm.Context(smoothed, mm.VerletIntegrator(0.001), platform)
     hctx.setPositions(annealed)
     widths = [args.width * f for f in (1.0, 0.5, 0.25, 0.1)]
-    stages = homotopy_minimize(hctx, widths, tolerance=1.0)
+    stages = homotopy_minimize_context(hctx, widths, tolerance=1.0)
     for w, e in stages:
         print(f"  homotopy stage width {w:.4f} nm: {e:.4f} kJ/mol")
     ref.setPositions(annealed)

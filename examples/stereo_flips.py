@@ -5,8 +5,9 @@ built L/trans peptide; the width set and (``--switch minimize``, default) a mini
 it; ``--steps`` Langevin steps
 (300 K, 2 fs, HBonds) at that width; the width annealed linearly to 0 in 10 stages over
 ``--anneal-steps``; a minimization at 0. Counted against the start: peptide bonds now cis,
-centres inverted (:mod:`openmm_gausslj.stereo`). Guards: ``none``; ``restrain`` (the
-flat-bottom omega/improper restraints of :func:`openmm_gausslj.stereo.add_stereo_restraints`,
+centres inverted (:mod:`openmm_gausslj.molecules.stereo`). Guards: ``none``; ``restrain`` (the
+flat-bottom omega/improper restraints of
+:func:`~openmm_gausslj.molecules.stereo.add_stereo_restraints`,
 active while the width > 0); ``exact14`` (``smooth_system(exact_14=True)``).
 
     OPENBLAS_NUM_THREADS=1 python examples/stereo_flips.py --out scratch/stereo_flips.json
@@ -28,7 +29,7 @@ import openmm.unit as unit
 
 from ase_gausslj.io import write_json
 from openmm_gausslj import smooth_system
-from openmm_gausslj.stereo import add_stereo_restraints, compare_stereo, find_stereo_sites
+from openmm_gausslj.molecules.stereo import add_stereo_restraints, compare_stereo, find_stereo_sites
 
 MOLECULES = {"chignolin": "ace-gydpetgtwg-nme.pdb", "aggfm": "ace-aggfm-nme.pdb"}
 FORCE_FIELDS = {"amber14-vacuum": ["amber14-all.xml"],

@@ -47,7 +47,7 @@ def _structures(chignolin: bool) -> dict:
     out = {"ala2": app.PDBFile(alanine_dipeptide_pdb()),
            "ace-aggfm-nme": app.PDBFile(os.path.join(ROOT, "results/molecules/ace-aggfm-nme.pdb"))}
     if chignolin:  # Ace-A + chignolin's GYDPETGTWG, built offline by pdbfixer
-        from openmm_gausslj.conformers_build import build_capped_peptide
+        from openmm_gausslj.molecules.build import build_capped_peptide
 
         top, pos = build_capped_peptide("AGYDPETGTWG")
         mod = app.Modeller(top, pos)

@@ -8,7 +8,15 @@
   optionally only for a region of atoms (exact at width 0, or refused naming the pair).
 * :class:`GaussLJState`: read/set the width on a System or Context (range-checked).
 * :class:`AnnealedLangevinIntegrator`, :func:`anneal_simulation`, :class:`WidthReporter`,
-  :func:`homotopy_minimize`: annealing the width.
+  :func:`homotopy_minimize_context`: annealing the width.
+* :func:`search_conformers`: conformer search of a molecule (plain, smoothed, replica exchange).
+
+Layout: ``forces/`` (the smoothed pair, bond, Coulomb and torsion forces, their expressions
+and tables, the LJ forms read from force fields), ``factory`` (:func:`smooth_system`),
+``state`` (the width of a System or Context), ``dynamics/`` (integrator, schedules,
+drivers, switch-on ramp, dispersal checks), ``molecules/`` (conformer search, stereo
+checks and guard, peptide builder), ``inputs`` (argument checks), ``exactness`` and
+``contacts`` (width-0 exactness and close pairs).
 
 Imports only OpenMM and the ASE-free core (``ase_gausslj.core``, ``ase_gausslj.schedules``):
 works without ASE installed. See ``docs/openmm.md``.
@@ -24,32 +32,31 @@ from typing import Any
 
 #: public name -> the submodule of this package that defines it
 _EXPORTS: dict[str, str] = {
-    "smoothed_forces": "compat",
-    "ConformerSearchResult": "conformers",
-    "search_conformers": "conformers",
-    "WIDTH_PARAMETER": "expressions",
+    "ConformerSearchResult": "molecules.conformers",
+    "search_conformers": "molecules.conformers",
+    "WIDTH_PARAMETER": "forces.expressions",
     "FORCE_FIELD_R_CORE": "factory",
     "smooth_system": "factory",
-    "smoothed_lj_bond_force": "forces",
-    "smoothed_lj_force": "forces",
-    "AnnealedLangevinIntegrator": "integrators",
-    "WidthReporter": "integrators",
-    "anneal_simulation": "integrators",
-    "homotopy_minimize": "integrators",
-    "schedule_widths": "integrators",
+    "smoothed_lj_bond_force": "forces.lj",
+    "smoothed_lj_force": "forces.lj",
+    "AnnealedLangevinIntegrator": "dynamics.integrator",
+    "WidthReporter": "dynamics.reporters",
+    "anneal_simulation": "dynamics.drivers",
+    "homotopy_minimize_context": "dynamics.drivers",
+    "schedule_widths": "dynamics.schedules",
     "GaussLJState": "state",
     "max_width_for_system": "state",
     "smoothed_force_indices": "state",
-    "DEFAULT_GRID": "table",
-    "TABLE_NAME": "table",
-    "TableGrid": "table",
-    "make_table_function": "table",
-    "table_values": "table",
-    "TORSION_WIDTH_PARAMETER": "torsions",
-    "get_torsion_width": "torsions",
-    "set_torsion_width": "torsions",
-    "smooth_torsions": "torsions",
-    "torsion_force_indices": "torsions",
+    "DEFAULT_GRID": "forces.table",
+    "TABLE_NAME": "forces.table",
+    "TableGrid": "forces.table",
+    "make_table_function": "forces.table",
+    "table_values": "forces.table",
+    "TORSION_WIDTH_PARAMETER": "forces.torsions",
+    "get_torsion_width": "forces.torsions",
+    "set_torsion_width": "forces.torsions",
+    "smooth_torsions": "forces.torsions",
+    "torsion_force_indices": "forces.torsions",
 }
 
 __all__ = sorted(_EXPORTS)

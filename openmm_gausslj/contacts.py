@@ -13,8 +13,8 @@ import openmm as mm
 import openmm.unit as unit
 from scipy.spatial import cKDTree
 
+from .forces.lj_forms import BondLJ, PairLJ
 from .inputs import to_nm
-from .lj_forms import BondLJ, PairLJ
 
 __all__ = ["core_contacts", "check_core_contacts", "pairs_within", "box_nm"]
 

@@ -10,7 +10,7 @@ a ``UserWarning`` naming a few pairs, their count, the difference and the cure (
 
 Where it runs (docs/openmm.md, "Exactness you can see"): ``smooth_system(positions=)``
 (an error there), and once per Context at the first ``GaussLJState.apply_to_context``,
-``AnnealedLangevinIntegrator.reset``, ``anneal_simulation`` and ``homotopy_minimize``.
+``AnnealedLangevinIntegrator.reset``, ``anneal_simulation`` and ``homotopy_minimize_context``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import openmm.unit as unit
 from ase_gausslj.core.potential import lj_affine_coefficients
 
 from .contacts import core_contacts
-from .expressions import WIDTH_PARAMETER
-from .lj_forms import BondLJ, PairLJ
+from .forces.expressions import WIDTH_PARAMETER
+from .forces.lj_forms import BondLJ, PairLJ
 
 __all__ = ["R_CORE_PARAMETER", "ExactnessReport", "exactness_report", "pair_energy_difference",
            "warn_if_inexact"]

@@ -7,11 +7,12 @@
   cutoff, switching function, long-range correction, exclusions, force group), and their
   1-4 LJ (``NonbondedForce`` exceptions, CHARMM's ``CustomBondForce``) the smoothed bond force;
 * with ``smooth_coulomb`` (default) the electrostatics is smoothed with the same width by
-  the short-ranged correction of :mod:`openmm_gausslj.coulomb` next to the untouched
+  the short-ranged correction of :mod:`openmm_gausslj.forces.coulomb` next to the untouched
   ``NonbondedForce`` charges (any method: NoCutoff, reaction field, Ewald, PME);
 * with ``atoms`` only the pairs involving those atoms are smoothed (interaction groups):
   the rest stays in the original forces, exact and fast;
-* anything it cannot smooth is a ``ValueError`` naming the force (:mod:`.lj_forms`).
+* anything it cannot smooth is a ``ValueError`` naming the force
+  (:mod:`openmm_gausslj.forces.lj_forms`).
 
 Why this is safe for force fields (``docs/openmm.md``): a smoothed LJ wall alone cannot
 hold an LJ-less hydrogen off a neighbouring oxygen against the exact, singular Coulomb
@@ -28,17 +29,17 @@ import openmm as mm
 import openmm.unit as unit
 
 from .contacts import core_contacts
-from .coulomb import (
+from .forces.coulomb import (
     CoulombCorrection,
     coulomb_correction_force,
     coulomb_exception_force,
     coulomb_width_limit,
 )
-from .expressions import WIDTH_PARAMETER, coulomb_max_parameter
-from .forces import smoothed_lj_bond_force, smoothed_lj_force, smoothed_lj_type_force
+from .forces.expressions import WIDTH_PARAMETER, coulomb_max_parameter
+from .forces.lj import smoothed_lj_bond_force, smoothed_lj_force, smoothed_lj_type_force
+from .forces.lj_forms import BondLJ, PairLJ, nonbonded_pair_lj, read_lj_forms
+from .forces.table import TableGrid
 from .inputs import check_parameter_name, scalar_float, width_nm
-from .lj_forms import BondLJ, PairLJ, nonbonded_pair_lj, read_lj_forms
-from .table import TableGrid
 
 __all__ = ["smooth_system", "FORCE_FIELD_R_CORE"]
 
@@ -322,7 +323,7 @@ def smooth_system(
     torsion_width : float, optional
         If given, also smooth the torsions (periodic, RB, CMAP) with this initial angular
         width (radians; global parameter ``gausslj_torsion_width``), see
-        :func:`openmm_gausslj.torsions.smooth_torsions`. Default: torsions untouched.
+        :func:`openmm_gausslj.forces.torsions.smooth_torsions`. Default: torsions untouched.
 
     Returns
     -------
@@ -375,7 +376,7 @@ def smooth_system(
         _record_r_core(f, grid.r_core, width_parameter)
         out.addForce(f)
     if torsion_width is not None:
-        from .torsions import smooth_torsions  # the torsion smoothing has its own parameter
+        from .forces.torsions import smooth_torsions  # the torsion smoothing has its own parameter
 
         smooth_torsions(out, torsion_width)
     return out

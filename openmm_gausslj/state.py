@@ -12,9 +12,9 @@ import math
 import openmm as mm
 import openmm.unit as unit
 
-from .expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_parameter
+from .forces.expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_parameter
+from .forces.table import TABLE_NAME
 from .inputs import coincident_pairs, width_nm
-from .table import TABLE_NAME
 
 
 def warn_if_inexact(context, parameter):  # noqa: D103 (late import: exactness imports state)
@@ -41,7 +41,7 @@ def uses_table(force: mm.Force, parameter: str) -> bool:
 
 
 def smoothed_force_indices(system: mm.System, parameter: str = WIDTH_PARAMETER) -> list[int]:
-    """Indices of the forces of ``system`` built by :mod:`openmm_gausslj.forces`."""
+    """Indices of the forces of ``system`` built by :mod:`openmm_gausslj.forces.lj`."""
     return [k for k in range(system.getNumForces()) if uses_table(system.getForce(k), parameter)]
 
 
@@ -186,7 +186,7 @@ class GaussLJState:
 
     @torsion_width.setter
     def torsion_width(self, value) -> None:
-        from .torsions import check_torsion_width
+        from .forces.torsions import check_torsion_width
 
         self._torsion_width = None if value is None else check_torsion_width(value)
 
@@ -313,7 +313,7 @@ class GaussLJState:
     def _find_force_groups_to_update(self, context, current_context_state, memo) -> set:
         """Force groups holding the width parameter, if the width changes."""
         if "groups" not in memo:
-            from .torsions import torsion_force_indices
+            from .forces.torsions import torsion_force_indices
 
             system = context.getSystem()
             memo["groups"] = {system.getForce(k).getForceGroup()
@@ -331,14 +331,14 @@ class GaussLJState:
 
 def _torsion_width_of(target) -> float | None:
     """The torsion width of a System/Context with smoothed torsions, else None."""
-    from .torsions import get_torsion_width, torsion_force_indices
+    from .forces.torsions import get_torsion_width, torsion_force_indices
 
     system = target.getSystem() if isinstance(target, mm.Context) else target
     return get_torsion_width(target) if torsion_force_indices(system) else None
 
 
 def _set_torsion_width(target, tau: float) -> None:
-    from .torsions import set_torsion_width, torsion_force_indices
+    from .forces.torsions import set_torsion_width, torsion_force_indices
 
     system = target.getSystem() if isinstance(target, mm.Context) else target
     if not torsion_force_indices(system):

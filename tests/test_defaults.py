@@ -72,7 +72,7 @@ def test_smc_cli_defaults_equal_options():
 
 def test_conformers_cli_defaults_equal_api():
     pytest.importorskip("openmm")
-    from openmm_gausslj.conformers import search_conformers
+    from openmm_gausslj.molecules.conformers import search_conformers
 
     api = _signature_defaults(search_conformers)
     args = vars(_parsed(["conformers", "x.pdb"]))

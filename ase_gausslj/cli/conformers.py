@@ -26,7 +26,7 @@ from .common import (
 
 __all__ = ["add_cli"]
 
-_METHODS = ("plain", "smoothed", "hrex")  # as openmm_gausslj.conformers.METHODS (kept light)
+_METHODS = ("plain", "smoothed", "hrex")  # as molecules.conformers.METHODS (kept light)
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
@@ -76,7 +76,7 @@ def api_defaults() -> dict:
     """``search_conformers``' keyword defaults (what the CLI's defaults are read from)."""
     import inspect
 
-    from openmm_gausslj.conformers import search_conformers
+    from openmm_gausslj.molecules.conformers import search_conformers
 
     return {name: par.default
             for name, par in inspect.signature(search_conformers).parameters.items()
@@ -168,7 +168,7 @@ def _needs_molecules_extra() -> bool:
 def _cli_main(args) -> int:
     if _needs_molecules_extra():
         return 2
-    from openmm_gausslj.conformers import search_conformers
+    from openmm_gausslj.molecules.conformers import search_conformers
 
     check_outputs([(args.output, "--output"), (args.plot, "--plot"),
                    *((p, "--pdb-prefix") for p in _pdb_paths(args))])

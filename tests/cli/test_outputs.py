@@ -120,7 +120,7 @@ def no_work(monkeypatch):
     try:
         import functools
 
-        import openmm_gausslj.conformers as conformers
+        import openmm_gausslj.molecules.conformers as conformers
 
         # keeps the signature (functools.wraps): the CLI reads its defaults from it
         stand_in = functools.wraps(conformers.search_conformers)(

@@ -1,4 +1,5 @@
-"""openmm_gausslj.table goes through the one core cache and the one heat-kernel recurrence."""
+"""openmm_gausslj.forces.table goes through the one core cache and the one heat-kernel
+recurrence."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ pytest.importorskip("openmm")
 
 from ase_gausslj.core import cache  # noqa: E402
 from ase_gausslj.core.potential import smoothed_lj  # noqa: E402
-from openmm_gausslj import table as omt  # noqa: E402
+from openmm_gausslj.forces import table as omt  # noqa: E402
 
 
 def test_series_coefficients_by_hand():

@@ -11,8 +11,8 @@ import openmm.app as app
 import pytest
 
 pytest.importorskip("mdtraj")
-from openmm_gausslj.conformers import METHODS, search_conformers  # noqa: E402
 from openmm_gausslj.data import alanine_dipeptide_pdb  # noqa: E402
+from openmm_gausslj.molecules.conformers import METHODS, search_conformers  # noqa: E402
 
 
 @pytest.fixture(scope="module")

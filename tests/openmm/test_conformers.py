@@ -16,7 +16,7 @@ import openmm.app as app
 import openmm.unit as unit
 import pytest
 
-from openmm_gausslj.conformers import METHODS, search_conformers
+from openmm_gausslj.molecules.conformers import METHODS, search_conformers
 
 pytest.importorskip("mdtraj")
 from openmm_gausslj.data import alanine_dipeptide_pdb
@@ -170,7 +170,7 @@ def test_cli_usage_errors(argv, tmp_path):
 
 def test_build_capped_peptide():
     pytest.importorskip("pdbfixer")
-    from openmm_gausslj.conformers_build import build_capped_peptide
+    from openmm_gausslj.molecules.build import build_capped_peptide
 
     top, pos = build_capped_peptide("AGGFM")
     assert [r.name for r in top.residues()] == ["ACE", "ALA", "GLY", "GLY", "PHE", "MET", "NME"]

@@ -21,10 +21,10 @@ from openmm_gausslj import (
     smooth_system,
     smoothed_lj_force,
 )
-from openmm_gausslj.coulomb import erfc_table_function
 from openmm_gausslj.data import alanine_dipeptide_pdb
-from openmm_gausslj.expressions import ERFC_TABLE_NAME, ERFC_U_MAX
-from openmm_gausslj.table import DEFAULT_GRID, TableGrid, make_table_function, series_values
+from openmm_gausslj.forces.coulomb import erfc_table_function
+from openmm_gausslj.forces.expressions import ERFC_TABLE_NAME, ERFC_U_MAX
+from openmm_gausslj.forces.table import DEFAULT_GRID, TableGrid, make_table_function, series_values
 
 
 def _context(system):

@@ -17,11 +17,11 @@ from scipy.special import erfc
 from ase_gausslj.core.potential import smoothed_lj
 from openmm_gausslj import (
     FORCE_FIELD_R_CORE,
-    homotopy_minimize,
+    homotopy_minimize_context,
     max_width_for_system,
     smooth_system,
 )
-from openmm_gausslj.expressions import ONE_4PI_EPS0
+from openmm_gausslj.forces.expressions import ONE_4PI_EPS0
 
 
 def _min_intermolecular_oh(topology, positions, box=None):
@@ -59,7 +59,7 @@ def test_two_waters_do_not_fuse_under_homotopy():
     e_plain = plain.getState(getEnergy=True).getPotentialEnergy().value_in_unit(
         unit.kilojoule_per_mole)
     ctx = cpu_context(smooth_system(two, 0.01), start)
-    stages = homotopy_minimize(ctx, [0.01, 0.005], tolerance=1.0)
+    stages = homotopy_minimize_context(ctx, [0.01, 0.005], tolerance=1.0)
     final = ctx.getState(getPositions=True).getPositions(asNumpy=True)
     assert _min_intermolecular_oh(top, final) > 0.15
     assert stages[-1][1] == pytest.approx(e_plain, abs=1.0)  # the same H-bonded dimer

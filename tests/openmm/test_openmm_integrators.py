@@ -15,7 +15,7 @@ from openmm_gausslj import (
     AnnealedLangevinIntegrator,
     WidthReporter,
     anneal_simulation,
-    homotopy_minimize,
+    homotopy_minimize_context,
     schedule_widths,
     smoothed_lj_force,
 )
@@ -183,7 +183,7 @@ def test_homotopy_minimize_ends_at_width_zero_minimum():
     ctx = mm.Context(system, mm.VerletIntegrator(0.001), _ref())
     rng = np.random.default_rng(2)
     ctx.setPositions(_lj13() + rng.normal(0, 0.03, (13, 3)))
-    out = homotopy_minimize(ctx, [0.06, 0.03, 0.01], tolerance=0.01)
+    out = homotopy_minimize_context(ctx, [0.06, 0.03, 0.01], tolerance=0.01)
     assert [w for w, _ in out] == [0.06, 0.03, 0.01, 0.0]
     assert ctx.getParameter(WIDTH_PARAMETER) == 0.0
     e = ctx.getState(getEnergy=True).getPotentialEnergy()._value

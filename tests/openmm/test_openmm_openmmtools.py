@@ -92,7 +92,7 @@ def test_integrator_interface_survives_xml_round_trip():
 
 def test_thermodynamic_state_sets_the_temperature_of_the_context_integrator(peptide_system):
     """Issue: ThermodynamicState could not set AnnealedLangevinIntegrator's temperature."""
-    from openmm_gausslj.openmmtools_support import ThermostatedAnnealedLangevinIntegrator
+    from openmm_gausslj.dynamics.openmmtools_support import ThermostatedAnnealedLangevinIntegrator
 
     system, pos = peptide_system
     integ = ThermostatedAnnealedLangevinIntegrator(300 * K, 1.0, 0.001, 0.02, 0.0, 10)

@@ -23,14 +23,14 @@ from openmm_gausslj import (
     AnnealedLangevinIntegrator,
     GaussLJState,
     anneal_simulation,
-    homotopy_minimize,
+    homotopy_minimize_context,
     max_width_for_system,
     schedule_widths,
     smooth_system,
     smoothed_lj_bond_force,
     smoothed_lj_force,
 )
-from openmm_gausslj.expressions import ONE_4PI_EPS0
+from openmm_gausslj.forces.expressions import ONE_4PI_EPS0
 from openmm_gausslj.state import check_no_coincident
 
 PLATFORMS = ["Reference", "CPU"]
@@ -189,13 +189,13 @@ def test_nonbonded_forces_at_r_zero_are_an_openmm_limitation(platform):
 
 
 def test_entry_points_refuse_coincident_particles_but_not_excluded_ones():
-    """Before: homotopy_minimize hung in the minimizer on the NaN forces of r = 0."""
+    """Before: homotopy_minimize_context hung in the minimizer on the NaN forces of r = 0."""
     force = smoothed_lj_force([0.3] * 3, [1.0] * 3, exclusions=[(0, 2)])
     system = _system(3, force)
     ctx = _context(system)
     ctx.setPositions([[0, 0, 0], [0.5, 0, 0], [0.5, 0, 0]])
     with pytest.raises(ValueError, match="particles 1 and 2 coincide"):
-        homotopy_minimize(ctx, [0.02])
+        homotopy_minimize_context(ctx, [0.02])
 
     class _Sim:  # anneal_simulation only needs .context
         context = ctx
@@ -206,7 +206,7 @@ def test_entry_points_refuse_coincident_particles_but_not_excluded_ones():
         check_no_coincident(ctx)
     ctx.setPositions([[0.5, 0, 0], [0, 0, 0], [0.5, 0, 0]])  # 0 and 2 excluded: fine
     check_no_coincident(ctx)
-    out = homotopy_minimize(ctx, [0.02], tolerance=0.1)
+    out = homotopy_minimize_context(ctx, [0.02], tolerance=0.1)
     assert np.isfinite(out[-1][1])
     # the integrator's reset does not look at positions (it may precede setPositions)
     integ = AnnealedLangevinIntegrator(10, 1, 0.001, 0.02, 0.0, 10, ramp_steps=0)
@@ -289,13 +289,13 @@ def test_integrator_and_schedules_follow_the_one_annealing_rule():
     ctx = _context(system)
     ctx.setPositions([[0, 0, 0], [0.4, 0, 0]])
     with pytest.raises(ValueError, match="widths"):
-        homotopy_minimize(ctx, [0.01, 0.03])
+        homotopy_minimize_context(ctx, [0.01, 0.03])
     with pytest.raises(ValueError, match="final_width"):
-        homotopy_minimize(ctx, [0.03, 0.01], final_width=0.02)
+        homotopy_minimize_context(ctx, [0.03, 0.01], final_width=0.02)
     with pytest.raises(ValueError, match="max_iterations"):
-        homotopy_minimize(ctx, [0.03], max_iterations=-1)
+        homotopy_minimize_context(ctx, [0.03], max_iterations=-1)
     # a schedule object of the package's vocabulary is a valid list of stage widths
-    out = homotopy_minimize(ctx, LinearSchedule(0.02, 3), tolerance=1.0)
+    out = homotopy_minimize_context(ctx, LinearSchedule(0.02, 3), tolerance=1.0)
     assert [w for w, _ in out] == pytest.approx([0.02, 0.01, 0.0, 0.0])
     ctx.setParameter(WIDTH_PARAMETER, 0.0)
 

@@ -12,7 +12,7 @@ import openmm.app as app  # noqa: E402
 
 from openmm_gausslj import AnnealedLangevinIntegrator, smooth_system  # noqa: E402
 from openmm_gausslj.data import alanine_dipeptide_pdb  # noqa: E402
-from openmm_gausslj.torsions import TORSION_WIDTH_PARAMETER  # noqa: E402
+from openmm_gausslj.forces.torsions import TORSION_WIDTH_PARAMETER  # noqa: E402
 
 
 @pytest.mark.parametrize("tau0", [1.0, 0.25])

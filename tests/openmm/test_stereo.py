@@ -13,7 +13,7 @@ import openmm.app as app
 import openmm.unit as unit
 import pytest
 
-from openmm_gausslj.stereo import (
+from openmm_gausslj.molecules.stereo import (
     check_l_trans,
     compare_stereo,
     find_stereo_sites,
@@ -22,7 +22,7 @@ from openmm_gausslj.stereo import (
 
 pytest.importorskip("pdbfixer")
 from openmm_gausslj import conformers_build  # noqa: E402
-from openmm_gausslj.conformers_build import build_capped_peptide, write_pdb  # noqa: E402
+from openmm_gausslj.molecules.build import build_capped_peptide, write_pdb  # noqa: E402
 
 MOLECULES = Path(__file__).resolve().parents[2] / "results" / "molecules"
 # Pro, Gly, aromatic (F, Y, W, H), charged (D, E, K, R), Cys, Thr/Ile (two centres), Val/Leu

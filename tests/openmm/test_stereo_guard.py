@@ -17,8 +17,8 @@ import pytest
 from test_stereo import _rotate_after_bond
 
 from openmm_gausslj import smooth_system
-from openmm_gausslj.integrators import anneal_simulation, homotopy_minimize
-from openmm_gausslj.stereo import (
+from openmm_gausslj.dynamics.drivers import anneal_simulation, homotopy_minimize_context
+from openmm_gausslj.molecules.stereo import (
     OMEGA_TOLERANCE,
     STEREO_FORCE_NAME,
     add_stereo_restraints,
@@ -99,14 +99,14 @@ def test_homotopy_reports_and_restores_the_system(aggfm):
     n_forces = smoothed.getNumForces()
     ctx = mm.Context(smoothed, mm.VerletIntegrator(0.001), REF)
     ctx.setPositions(xyz)
-    out = homotopy_minimize(ctx, [0.05, 0.03], topology=top, max_iterations=200)
+    out = homotopy_minimize_context(ctx, [0.05, 0.03], topology=top, max_iterations=200)
     assert out.stereo is not None and out.stereo.guarded and not out.stereo.changed
     assert [w for w, _ in out] == [0.05, 0.03, 0.0]
     assert smoothed.getNumForces() == n_forces
     assert all(f.getName() != STEREO_FORCE_NAME for f in ctx.getSystem().getForces())
-    assert homotopy_minimize(ctx, [0.01], max_iterations=10).stereo is None  # no topology
+    assert homotopy_minimize_context(ctx, [0.01], max_iterations=10).stereo is None  # no topology
     with pytest.raises(ValueError, match="stereo_guard"):
-        homotopy_minimize(ctx, [0.01], topology=top, stereo_guard="on")
+        homotopy_minimize_context(ctx, [0.01], topology=top, stereo_guard="on")
 
 
 def test_anneal_reports_a_flip(aggfm):

@@ -16,7 +16,7 @@ from openmm_gausslj import (
     AnnealedLangevinIntegrator,
     GaussLJState,
     anneal_simulation,
-    homotopy_minimize,
+    homotopy_minimize_context,
     smooth_system,
     smoothed_lj_force,
 )
@@ -207,11 +207,11 @@ def test_homotopy_reports_dispersal_never_success():
     mm.LocalEnergyMinimizer.minimize(ctx, 1.0)
     start = ctx.getState(getPositions=True)
     with pytest.warns(RuntimeWarning, match="dispersed"):
-        bad = homotopy_minimize(ctx, [0.6, 0.4], tolerance=1.0)
+        bad = homotopy_minimize_context(ctx, [0.6, 0.4], tolerance=1.0)
     assert bad.dispersed and not bad.success and bad.groups_end > bad.groups_start
     ctx.setState(start)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        good = homotopy_minimize(ctx, [0.005], tolerance=1.0)
+        good = homotopy_minimize_context(ctx, [0.005], tolerance=1.0)
     assert good.success and not good.dispersed
     assert good.energy_end <= good.energy_start + 1.0

@@ -9,7 +9,7 @@ import pytest
 
 from openmm_gausslj import AnnealedLangevinIntegrator, smooth_system
 from openmm_gausslj.data import alanine_dipeptide_pdb
-from openmm_gausslj.torsions import TORSION_WIDTH_PARAMETER
+from openmm_gausslj.forces.torsions import TORSION_WIDTH_PARAMETER
 
 
 def _system():
@@ -57,7 +57,7 @@ def test_torsion_coupling_needs_a_width_to_follow():
 
 
 def test_stagewise_annealing_couples_the_torsion_width():
-    from openmm_gausslj import anneal_simulation, homotopy_minimize
+    from openmm_gausslj import anneal_simulation, homotopy_minimize_context
 
     system, positions = _system()
     simulation = app.Simulation(
@@ -70,7 +70,7 @@ def test_stagewise_annealing_couples_the_torsion_width():
                           (w, sim.context.getParameter(TORSION_WIDTH_PARAMETER))))
     assert [t for _, t in seen] == pytest.approx([0.4, 0.2, 0.0], abs=1e-12)
     simulation.context.setParameter(TORSION_WIDTH_PARAMETER, 0.3)
-    stages = homotopy_minimize(simulation.context, [0.02, 0.01], torsion_width_start=0.3,
+    stages = homotopy_minimize_context(simulation.context, [0.02, 0.01], torsion_width_start=0.3,
                                max_iterations=20)
     assert [w for w, _ in stages] == [0.02, 0.01, 0.0]
     assert simulation.context.getParameter(TORSION_WIDTH_PARAMETER) == 0.0

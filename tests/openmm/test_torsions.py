@@ -16,7 +16,7 @@ import openmm.app as app
 import pytest
 
 from openmm_gausslj.data import alanine_dipeptide_pdb
-from openmm_gausslj.torsions import (
+from openmm_gausslj.forces.torsions import (
     TORSION_WIDTH_PARAMETER,
     get_torsion_width,
     set_torsion_width,

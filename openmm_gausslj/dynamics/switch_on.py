@@ -20,8 +20,8 @@ from __future__ import annotations
 import openmm as mm
 import openmm.unit as unit
 
-from .expressions import WIDTH_PARAMETER
-from .inputs import positive_int, width_nm
+from ..forces.expressions import WIDTH_PARAMETER
+from ..inputs import positive_int, width_nm
 
 __all__ = ["RAMP_STEPS", "RAMP_FRICTION", "SETTLE_STEPS", "ramp_width", "refuse_drude"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import openmm.unit as unit
 
-from .expressions import WIDTH_PARAMETER
+from ..forces.expressions import WIDTH_PARAMETER
 
 __all__ = ["WidthReporter"]
 

@@ -1,9 +1,10 @@
 """The stereo guard of the smoothed paths that work on a live Context.
 
-:func:`openmm_gausslj.integrators.homotopy_minimize` and
-:func:`~openmm_gausslj.integrators.anneal_simulation` run inside a :class:`StereoGuard`:
+:func:`openmm_gausslj.dynamics.drivers.homotopy_minimize_context` and
+:func:`~openmm_gausslj.dynamics.drivers.anneal_simulation` run inside a :class:`StereoGuard`:
 the peptide bonds and stereocentres are read before, restraints
-(:func:`openmm_gausslj.stereo.add_stereo_restraints`, active only while a width is > 0) are
+(:func:`openmm_gausslj.molecules.stereo.add_stereo_restraints`,
+active only while a width is > 0) are
 added to the context's System for the run and removed afterwards (two
 ``Context.reinitialize(preserveState=True)``), and what changed is reported in the result
 (:class:`StageEnergies`) and by a ``RuntimeWarning``.
@@ -36,7 +37,7 @@ DEFAULT_STEREO_GUARD = "restrain"
 
 def guard_parameters(parameter: str) -> tuple[str, str]:
     """The widths that switch the restraints on: the LJ's and the torsions'."""
-    from .torsions import TORSION_WIDTH_PARAMETER
+    from ..forces.torsions import TORSION_WIDTH_PARAMETER
 
     return parameter, TORSION_WIDTH_PARAMETER
 

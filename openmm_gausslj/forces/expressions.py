@@ -6,8 +6,8 @@ sub-expressions it uses (Lepton resolves them bottom-up). The energy of a pair i
     eps * F(x, y)  [+ ONE_4PI_EPS0 * qq * (erf(r / 2w) / r + krf r^2 - crf)]
 
 with ``x = r / sigma``, ``y = w / sigma`` and ``F`` the reduced smoothed LJ: the 2-D table
-(:mod:`openmm_gausslj.table`) inside its reach, the analytic heat-kernel series beyond, and, with
-``exact_at_zero``, the analytic regularized LJ at width exactly 0.
+(:mod:`openmm_gausslj.forces.table`) inside its reach, the analytic heat-kernel series
+beyond, and, with ``exact_at_zero``, the analytic regularized LJ at width exactly 0.
 
 Both terms are finite at ``r = 0`` (the table starts at ``x = 0``; the Coulomb term uses
 ``erf(u)/u -> 2/sqrt(pi)``), so coincident particles have a finite energy.
@@ -73,7 +73,7 @@ def reduced_expression(
     """Lepton statements: energy ``eps * F(x, y)`` with the out-of-table guard.
 
     ``F`` is the table inside its reach ``x < b(y)`` and the heat-kernel series beyond
-    (:mod:`openmm_gausslj.table`). Pairs beyond the reach and pairs with ``eps = 0`` get
+    (:mod:`openmm_gausslj.forces.table`). Pairs beyond the reach and pairs with ``eps = 0`` get
     a ``z`` beyond the table (a ``Continuous2DFunction`` is zero there, at almost no cost),
     the latter also a harmless ``x``.
     The energy is divided by ``step(y_max - y)``: a width beyond the table is never

@@ -1,6 +1,6 @@
 """Pieces of the conformer search: budget, counted minimization, distinct minima, widths.
 
-Kept apart from :mod:`openmm_gausslj.conformers` (the search loops) so each stays short.
+Kept apart from :mod:`openmm_gausslj.molecules.conformers` (the search loops) so each stays short.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from .expressions import WIDTH_PARAMETER
-from .stereo import STEREO_FORCE_NAME
-from .torsions import (
+from ..forces.expressions import WIDTH_PARAMETER
+from ..forces.torsions import (
     TORSION_WIDTH_PARAMETER,
     set_torsion_width,
     smooth_torsions,
     torsion_force_indices,
 )
+from .stereo import STEREO_FORCE_NAME
 
 #: force evaluations kept free for a quench beyond its iteration limit: once stopped,
 #: OpenMM's minimizer still runs its constraint rounds (k grows 10x per round), each

@@ -1,14 +1,14 @@
-"""Annealing the width in OpenMM: a device-side integrator, a stage-by-stage helper,
-a reporter column and homotopy minimization.
+"""Annealing the width of an OpenMM Context from Python, stage by stage.
 
-* :class:`AnnealedLangevinIntegrator`: Langevin dynamics (BAOAB splitting, i.e. "Langevin
-  middle") as a ``CustomIntegrator`` that also moves the width parameter along a linear
-  or geometric schedule, one update per step, entirely on the device.
 * :func:`anneal_simulation`: stage-by-stage annealing of an ``app.Simulation`` with any
-  integrator (one ``setParameter`` per stage).
-* :class:`WidthReporter`: a reporter writing step, width and potential energy.
-* :func:`homotopy_minimize`: ``LocalEnergyMinimizer`` at each width of a decreasing
-  sequence, then at width 0 (Gaussian homotopy continuation).
+  integrator (one ``setParameter`` per stage, ramping in from the context's width).
+* :func:`homotopy_minimize_context`: ``LocalEnergyMinimizer`` at each width of a decreasing
+  sequence, then at width 0 (Gaussian homotopy continuation of a Context, in place). Named
+  apart from ``ase_gausslj.homotopy_minimize``, which minimizes bare positions with the
+  package's own optimizers and returns a ``HomotopyResult``.
+
+The device-side alternative (the width moves every step) is
+:class:`~openmm_gausslj.dynamics.integrator.AnnealedLangevinIntegrator`.
 """
 
 from __future__ import annotations
@@ -18,32 +18,18 @@ from collections.abc import Callable, Iterable
 import openmm as mm
 import openmm.unit as unit
 
+from ase_gausslj.core.validation import count
 from ase_gausslj.schedules import check_non_increasing
 
+from ..forces.expressions import WIDTH_PARAMETER
+from ..inputs import positive_int, scalar_float, width_nm
+from ..molecules.stereo_guard import DEFAULT_STEREO_GUARD, StereoGuard, guard_parameters
+from ..state import check_no_coincident, check_width_for_system, warn_if_inexact
 from .dispersal import StageResult, judge, snapshot, thermal_margin
-from .expressions import WIDTH_PARAMETER
-from .inputs import positive_int, scalar_float, width_nm
-from .langevin import (  # noqa: F401  (re-exported: they lived here before 0.3)
-    AnnealedLangevinIntegrator,
-    AnnealingInterface,
-    _torsion_start,
-    build_annealed_langevin,
-    integrator_arguments,
-    schedule_widths,
-    width_schedule,
-)
-from .reporters import WidthReporter  # noqa: F401  (re-exported; lived here in 0.1)
-from .state import check_no_coincident, check_width_for_system, warn_if_inexact
-from .stereo_guard import DEFAULT_STEREO_GUARD, StereoGuard, guard_parameters
+from .integrator import torsion_start
 from .switch_on import RAMP_STEPS, ramp_width
 
-__all__ = [
-    "AnnealedLangevinIntegrator",
-    "anneal_simulation",
-    "WidthReporter",
-    "homotopy_minimize",
-    "schedule_widths",
-]
+__all__ = ["anneal_simulation", "homotopy_minimize_context"]
 
 
 def _stage_widths(widths: Iterable, context: mm.Context, parameter: str) -> list[float]:
@@ -61,9 +47,9 @@ def _stage_setter(context: mm.Context, parameter: str, w0: float, torsion_width_
     """``set(w)``: the width and, if coupled, the torsion width ``tau0 * w / w0``."""
     if torsion_width_start is None:
         return lambda w: context.setParameter(parameter, w)
-    from .torsions import set_torsion_width
+    from ..forces.torsions import set_torsion_width
 
-    tau0 = _torsion_start(torsion_width_start, w0)
+    tau0 = torsion_start(torsion_width_start, w0)
 
     def set_widths(w: float) -> None:
         context.setParameter(parameter, w)
@@ -88,7 +74,7 @@ def anneal_simulation(
 
     For each width (nm) the context parameter is set (checked against the table's range)
     and ``steps_per_width`` steps are taken (optionally preceded by a local
-    minimization). Returns a :class:`~openmm_gausslj.dispersal.StageResult`:
+    minimization). Returns a :class:`~openmm_gausslj.dynamics.dispersal.StageResult`:
     ``[(width, potential energy in kJ/mol)]`` at the end of each stage, with ``success``
     False (and a ``RuntimeWarning``) when the run dispersed (molecules drifted apart, or
     the exact energy ended more than ``3 N k_B T`` above the start, checked when the
@@ -99,11 +85,11 @@ def anneal_simulation(
 
     With dynamics (``steps_per_width > 0``) and a context whose width differs from
     ``widths[0]`` (an exact structure at 0), the width first ramps there over
-    ``ramp_steps`` steps (:func:`~openmm_gausslj.switch_on.ramp_width`: a Langevin
+    ``ramp_steps`` steps (:func:`~openmm_gausslj.dynamics.switch_on.ramp_width`: a Langevin
     integrator at 100/ps meanwhile), so switching smoothing on does not heat the system;
     ``ramp_steps=0`` jumps.
 
-    ``stereo_guard``: as in :func:`homotopy_minimize`, with the Simulation's topology
+    ``stereo_guard``: as in :func:`homotopy_minimize_context`, with the Simulation's topology
     (``result.stereo``).
     """
     n = 0 if steps_per_width == 0 else positive_int(steps_per_width, "steps_per_width")
@@ -134,7 +120,7 @@ def anneal_simulation(
                               "anneal_simulation"))
 
 
-def homotopy_minimize(
+def homotopy_minimize_context(
     context: mm.Context,
     widths: Iterable,
     *,
@@ -167,7 +153,7 @@ def homotopy_minimize(
     stereo_guard : {"restrain", "check", "off"}
         With ``topology``: peptide bonds and stereocentres compared before and after
         (``result.stereo``; a ``RuntimeWarning`` on a change) and, by default, restrained
-        while the width is > 0 (:mod:`openmm_gausslj.stereo_guard`).
+        while the width is > 0 (:mod:`openmm_gausslj.molecules.stereo_guard`).
 
     Returns
     -------
@@ -176,7 +162,7 @@ def homotopy_minimize(
         ``RuntimeWarning``) when the homotopy dispersed: molecules in contact at the start
         drifted apart, or the exact energy ended above the start's (by more than
         ``max(1, 1e-4 |E_start|)`` kJ/mol: worse than not minimizing at all). ``stereo``: the
-        :class:`~openmm_gausslj.stereo.StereoReport` (``None`` without ``topology``).
+        :class:`~openmm_gausslj.molecules.stereo.StereoReport` (``None`` without ``topology``).
     """
     ws = _stage_widths(widths, context, parameter)
     if final_width is not None:
@@ -187,9 +173,7 @@ def homotopy_minimize(
         ws.append(final)
     tol = scalar_float(tolerance, unit.kilojoule_per_mole / unit.nanometer, "tolerance",
                        minimum=0.0, strict=True)
-    if isinstance(max_iterations, bool) or int(max_iterations) != max_iterations \
-            or max_iterations < 0:
-        raise ValueError(f"max_iterations must be an integer >= 0, got {max_iterations!r}")
+    max_iterations = count(max_iterations, "max_iterations", minimum=0)
     set_widths = _stage_setter(context, parameter, ws[0], torsion_width_start)
     warn_if_inexact(context, parameter)
     start = snapshot(context, parameter)
@@ -198,9 +182,9 @@ def homotopy_minimize(
     with guard:
         for w in ws:
             set_widths(w)
-            mm.LocalEnergyMinimizer.minimize(context, tol, int(max_iterations))
+            mm.LocalEnergyMinimizer.minimize(context, tol, max_iterations)
             e = context.getState(getEnergy=True).getPotentialEnergy()
             out.append((w, e.value_in_unit(unit.kilojoule_per_mole)))
     margin = max(1.0, 1e-4 * abs(start.energy)) if ws[-1] == 0.0 else float("inf")
     return guard.result(judge(out, start, snapshot(context, parameter), margin,
-                              "homotopy_minimize"))
+                              "homotopy_minimize_context"))

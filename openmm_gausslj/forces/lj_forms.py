@@ -24,7 +24,7 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from .inputs import charges_array
+from ..inputs import charges_array
 
 __all__ = ["PairLJ", "BondLJ", "read_lj_forms", "NB_METHODS"]
 

@@ -77,7 +77,7 @@ class CoulombCorrection:
 
     ``charges`` (e, per particle), ``limit`` (nm: the largest width, ``cutoff / 8`` of the
     correction), ``cutoff`` (nm, or None: the force's own), for
-    :func:`openmm_gausslj.forces.smoothed_lj_force`.
+    :func:`openmm_gausslj.forces.lj.smoothed_lj_force`.
     """
 
     charges: np.ndarray

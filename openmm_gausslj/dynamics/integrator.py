@@ -1,88 +1,36 @@
 """The device-side annealing integrator: BAOAB Langevin that moves the width every step.
 
-* :func:`schedule_widths` / :func:`width_schedule`: the schedule (linear or geometric).
 * :class:`AnnealedLangevinIntegrator`: a ``CustomIntegrator`` whose steps also move the
   width parameter along the schedule, after a ramp-in from the context's width (so that
-  switching smoothing on does not heat the system, :mod:`openmm_gausslj.switch_on`).
+  switching smoothing on does not heat the system, :mod:`openmm_gausslj.dynamics.switch_on`).
 * :class:`AnnealingInterface`: its Python interface, read from global variables (restored
   on copies and XML round trips).
 
-Re-exported by :mod:`openmm_gausslj.integrators`.
+The schedule's formulas are in :mod:`openmm_gausslj.dynamics.schedules`; the Python-side
+drivers (stage-wise annealing, homotopy minimization) in :mod:`openmm_gausslj.dynamics.drivers`.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from ase_gausslj.schedules import (
-    ExplicitSchedule,
-    LinearSchedule,
-    WidthSchedule,
-    check_anneal_range,
-)
+from ase_gausslj.core.validation import count
 
-from .expressions import WIDTH_PARAMETER
-from .inputs import positive_int, scalar_float, width_nm
-from .state import GaussLJState, check_width_for_system, warn_if_inexact
+from ..forces.expressions import WIDTH_PARAMETER
+from ..inputs import positive_int, scalar_float
+from ..state import GaussLJState, check_width_for_system, warn_if_inexact
+from .schedules import anneal_range, width_at
 from .switch_on import RAMP_FRICTION, RAMP_STEPS, SETTLE_STEPS, refuse_drude
 
 __all__ = [
     "AnnealedLangevinIntegrator",
     "AnnealingInterface",
-    "schedule_widths",
-    "width_schedule",
     "build_annealed_langevin",
     "integrator_arguments",
 ]
-_SCHEDULES = ("linear", "geometric")
-
-
-def _anneal_range(width_start, width_end, schedule: str) -> tuple[float, float]:
-    """The schedule's end points in nm, checked by the package's one annealing rule."""
-    if schedule not in _SCHEDULES:
-        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
-    w0, w1 = check_anneal_range(width_nm(width_start, "width_start"),
-                                width_nm(width_end, "width_end"))
-    if schedule == "geometric" and w1 <= 0:
-        raise ValueError("a geometric schedule needs width_start > 0 and width_end > 0")
-    return w0, w1
-
-
-def _width_at(w0: float, w1: float, frac: float, schedule: str) -> float:
-    """The width a fraction ``frac`` in [0, 1] along the schedule (as on the device)."""
-    if schedule == "linear":
-        return w0 + (w1 - w0) * frac
-    return w0 * (w1 / w0) ** frac
-
-
-def width_schedule(width_start, width_end, n_steps: int, schedule: str = "linear"
-                   ) -> WidthSchedule:
-    """The schedule ``w_0 .. w_n`` as an ``ase_gausslj.schedules.WidthSchedule``.
-
-    Like every schedule of the package it ends at 0: the widths after ``n`` steps are
-    ``widths[:n_steps + 1]`` (a final 0 is appended when ``width_end > 0``).
-    """
-    w0, w1 = _anneal_range(width_start, width_end, schedule)
-    n = positive_int(n_steps, "n_steps")
-    if schedule == "linear":
-        return LinearSchedule(w0, n + 1, stop=w1)
-    return ExplicitSchedule([_width_at(w0, w1, k / n, schedule) for k in range(n + 1)])
-
-
-def schedule_widths(width_start, width_end, n_steps: int, schedule: str = "linear") -> np.ndarray:
-    """Widths ``w_0 .. w_n`` (nm) of a schedule; ``w_k`` is the width after ``k`` steps.
-
-    ``linear``: ``w0 + (w1 - w0) k / n``; ``geometric``: ``w0 (w1 / w0)^(k / n)`` (both
-    widths > 0). Beyond ``n`` the width stays at ``w1``. Annealing never increases the
-    width: ``width_end > width_start`` is a ``ValueError``
-    (``ase_gausslj.schedules.check_anneal_range``).
-    """
-    n = positive_int(n_steps, "n_steps")
-    return np.asarray(width_schedule(width_start, width_end, n, schedule).widths[: n + 1])
 
 
 def _add_baoab_step(integrator: mm.CustomIntegrator, schedule: str, parameter: str,
@@ -139,25 +87,19 @@ def integrator_arguments(temperature, friction, timestep, width_start, width_end
     t_k = scalar_float(temperature, unit.kelvin, "temperature", minimum=0.0)
     gamma = scalar_float(friction, unit.picosecond**-1, "friction", minimum=0.0)
     dt = scalar_float(timestep, unit.picosecond, "timestep", minimum=0.0, strict=True)
-    w0, w1 = _anneal_range(width_start, width_end, schedule)
+    w0, w1 = anneal_range(width_start, width_end, schedule)
     n = positive_int(n_steps, "n_steps")
     if system is not None:  # the schedule never exceeds width_start
         check_width_for_system(w0, system, "width_start", parameter)
     return t_k, gamma, dt, w0, w1, n
 
 
-def _count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 def ramp_arguments(ramp_steps, ramp_friction, dt: float) -> tuple[int, float, float]:
     """Checked ramp-in ``(steps, a, b)``: O-step coefficients at the ramp friction."""
-    _count(ramp_steps, "ramp_steps")
+    n = count(ramp_steps, "ramp_steps", minimum=0)
     gamma = scalar_float(ramp_friction, unit.picosecond**-1, "ramp_friction", minimum=0.0)
     a = math.exp(-gamma * dt)
-    return int(ramp_steps), a, math.sqrt(max(0.0, 1.0 - a * a))
+    return n, a, math.sqrt(max(0.0, 1.0 - a * a))
 
 
 def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, parameter,
@@ -172,7 +114,7 @@ def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, par
               ("gausslj_w1", w1), ("gausslj_geometric", float(schedule == "geometric")),
               ("gausslj_ramp", float(nr)), ("gausslj_ra", ra), ("gausslj_rb", rb),
               ("gausslj_wr", w0), ("gausslj_rn", 0.0), ("gausslj_on", 0.0),
-              ("gausslj_settle", float(_count(settle_steps, "settle_steps"))),
+              ("gausslj_settle", float(count(settle_steps, "settle_steps", minimum=0))),
               ("gausslj_hot", 0.0)]
     if add_kt:
         values.append(("kT", (unit.MOLAR_GAS_CONSTANT_R * t_k * unit.kelvin).value_in_unit(
@@ -185,9 +127,9 @@ def build_annealed_langevin(integrator, t_k, gamma, dt, w0, w1, n, schedule, par
     _add_baoab_step(integrator, schedule, parameter, followers)
 
 
-def _torsion_start(tau0, w0: float) -> float:
+def torsion_start(tau0, w0: float) -> float:
     """The checked ``torsion_width_start``; the coupling ``tau0 * w / w0`` needs ``w0 > 0``."""
-    from .torsions import check_torsion_width
+    from ..forces.torsions import check_torsion_width
 
     tau = check_torsion_width(tau0, "torsion_width_start")
     if w0 <= 0.0:
@@ -197,9 +139,9 @@ def _torsion_start(tau0, w0: float) -> float:
 
 def _torsion_follower(integrator, tau0, w0: float, parameter: str) -> tuple[str, str]:
     """``(gausslj_torsion_width, tau0 * width / w0)``: the torsion width follows the LJ's."""
-    from .torsions import TORSION_WIDTH_PARAMETER
+    from ..forces.torsions import TORSION_WIDTH_PARAMETER
 
-    tau = _torsion_start(tau0, w0)
+    tau = torsion_start(tau0, w0)
     integrator.addGlobalVariable("gausslj_tau0", tau)
     return TORSION_WIDTH_PARAMETER, f"gausslj_tau0*{parameter}/{w0!r}"
 
@@ -282,7 +224,7 @@ class AnnealingInterface:
             wr = self.getGlobalVariableByName("gausslj_wr")
             return wr + (self.width_start - wr) * k / nr
         frac = min(k - nr, self.n_steps) / self.n_steps
-        return _width_at(self.width_start, self.width_end, frac, self.schedule)
+        return width_at(self.width_start, self.width_end, frac, self.schedule)
 
     def reset(self, context: mm.Context) -> None:
         """Restart the schedule: step counter 0; the width ramps in or is set.
@@ -344,30 +286,30 @@ class AnnealedLangevinIntegrator(AnnealingInterface, mm.CustomIntegrator):
     n_steps : int
         Steps over which the width moves.
     schedule : {"linear", "geometric"}
-        Schedule shape (see :func:`schedule_widths`).
+        Schedule shape (see :func:`~openmm_gausslj.dynamics.schedules.schedule_widths`).
     parameter : str
         Name of the width context parameter.
     system : openmm.System, optional
         If given, ``width_start`` is checked against the table's range for this System.
     torsion_width_start : float, optional
         Couple the torsion width (radians, ``gausslj_torsion_width``; see
-        :func:`openmm_gausslj.torsions.smooth_torsions`) to the LJ width: after each step
+        :func:`openmm_gausslj.forces.torsions.smooth_torsions`) to the LJ width: after each step
         it is ``torsion_width_start * width / width_start``, so one schedule drives both
         and both reach 0 together. Periodic and RB torsions follow on the device; a
         smoothed CMAP cannot (its map is rebuilt from Python by ``set_torsion_width``).
     ramp_steps : int
-        Ramp-in (default :data:`~openmm_gausslj.switch_on.RAMP_STEPS`): if the context's
+        Ramp-in (default :data:`~openmm_gausslj.dynamics.switch_on.RAMP_STEPS`): if the context's
         width at the first step differs from ``width_start`` (e.g. an exact structure at
         width 0), the first ``ramp_steps`` steps move it there linearly, then the schedule
         runs its ``n_steps``. Switching 0 -> 0.05 nm at once heats a peptide to
         thousands of K (docs/openmm.md, "Switching smoothing on"). 0: no ramp.
     ramp_friction : float or Quantity
         Collision rate (1/ps) during the ramp-in (default
-        :data:`~openmm_gausslj.switch_on.RAMP_FRICTION`): carries the released potential
+        :data:`~openmm_gausslj.dynamics.switch_on.RAMP_FRICTION`): carries the released potential
         energy to the bath while the structure relaxes to the smoothed surface.
     settle_steps : int
         After a ramp-in, steps more at ``ramp_friction`` (default
-        :data:`~openmm_gausslj.switch_on.SETTLE_STEPS`; the schedule already runs): the
+        :data:`~openmm_gausslj.dynamics.switch_on.SETTLE_STEPS`; the schedule already runs): the
         relaxation goes on after the ramp (chignolin: 364 K in steps 401-1,000 without).
 
     Notes

@@ -2,7 +2,7 @@
 
 At large widths the smoothed LJ well is shallow (a gas, issue 18): molecules that held
 together can drift beyond each other's LJ range, and nothing brings them back at width 0.
-:func:`homotopy_minimize` and :func:`anneal_simulation` compare the end with the start
+:func:`homotopy_minimize_context` and :func:`anneal_simulation` compare the end with the start
 and report it in their result (``StageResult.dispersed``, ``.success``) with a
 ``RuntimeWarning``, never as success:
 
@@ -25,7 +25,7 @@ import openmm.unit as unit
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .contacts import box_nm, pairs_within
+from ..contacts import box_nm, pairs_within
 
 __all__ = ["StageResult", "Snapshot", "molecules", "snapshot", "judge", "thermal_margin",
            "REACH_NM"]
@@ -108,7 +108,7 @@ def _groups(system: mm.System, pos: np.ndarray, mols: list[np.ndarray]) -> int:
 
 def _exact_energy(context: mm.Context, parameter: str) -> float:
     """Potential energy at width 0 (and torsion width 0), the context left as it was."""
-    from .torsions import get_torsion_width, set_torsion_width, torsion_force_indices
+    from ..forces.torsions import get_torsion_width, set_torsion_width, torsion_force_indices
 
     w = context.getParameter(parameter)
     tau = get_torsion_width(context) if torsion_force_indices(context.getSystem()) else 0.0

@@ -16,8 +16,8 @@ from __future__ import annotations
 import openmm.unit as unit
 from openmmtools.integrators import ThermostatedIntegrator
 
-from .expressions import WIDTH_PARAMETER
-from .integrators import AnnealingInterface, build_annealed_langevin, integrator_arguments
+from ..forces.expressions import WIDTH_PARAMETER
+from .integrator import AnnealingInterface, build_annealed_langevin, integrator_arguments
 from .switch_on import RAMP_FRICTION, RAMP_STEPS, SETTLE_STEPS, refuse_drude
 
 __all__ = ["ThermostatedAnnealedLangevinIntegrator"]

@@ -25,17 +25,7 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from .coulomb import CoulombCorrection
-from .expressions import (
-    ONE_4PI_EPS0,
-    SAFE_R,
-    WIDTH_PARAMETER,
-    coulomb_correction_terms,
-    coulomb_terms,
-    reduced_expression,
-    width_max_parameter,
-)
-from .inputs import (
+from ..inputs import (
     charges_array,
     check_parameter_name,
     index_pairs,
@@ -45,8 +35,18 @@ from .inputs import (
     to_nm,
     width_nm,
 )
-from .inputs import (
+from ..inputs import (
     nonbonded_method as as_nonbonded_method,
+)
+from .coulomb import CoulombCorrection
+from .expressions import (
+    ONE_4PI_EPS0,
+    SAFE_R,
+    WIDTH_PARAMETER,
+    coulomb_correction_terms,
+    coulomb_terms,
+    reduced_expression,
+    width_max_parameter,
 )
 from .table import (
     DEFAULT_GRID,
@@ -231,7 +231,7 @@ def smoothed_lj_force(
         A prebuilt table for ``grid`` (from :func:`make_table_function`).
     coulomb_correction : CoulombCorrection, optional
         Also carry ``-ONE_4PI_EPS0 q_i q_j erfc(r / 2w) / r`` (the correction that smooths
-        an exact ``NonbondedForce``'s Coulomb, :mod:`openmm_gausslj.coulomb`) in the same
+        an exact ``NonbondedForce``'s Coulomb, :mod:`openmm_gausslj.forces.coulomb`) in the same
         pair loop; not with ``charges``.
 
     Returns

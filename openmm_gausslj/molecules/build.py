@@ -4,7 +4,7 @@ The backbone is built from ideal internal coordinates (Engh & Huber bond lengths
 angles, omega 180 deg, phi/psi of an extended strand or an alpha helix; Pro at phi -65 deg),
 with ``CB`` placed on the L side of every non-Gly ``CA``; pdbfixer then adds the side chains
 on those atoms and the hydrogens (pH 7), and the result is checked: every ``CA`` L and every
-peptide bond trans (:func:`openmm_gausslj.stereo.check_l_trans`), or ``ValueError``.
+peptide bond trans (:func:`openmm_gausslj.molecules.stereo.check_l_trans`), or ``ValueError``.
 
 Before 2026-12: the structure came from pdbfixer's SEQRES route (missing residues built
 from two seed residues), which gave D-Phe/D-Met in Ace-AGGFM-NME and D-residues and a cis

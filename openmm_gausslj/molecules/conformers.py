@@ -33,7 +33,9 @@ import openmm.unit as unit
 
 from ase_gausslj.io import interruptible
 
-from .conformers_tools import (
+from ..forces.torsions import TORSION_WIDTH_MAX
+from ..inputs import positive_int, scalar_float
+from .search_tools import (
     QUENCH_RESERVE,
     Budget,
     Conformer,
@@ -44,9 +46,7 @@ from .conformers_tools import (
     minimize_counted,
     with_smoothed_torsions,
 )
-from .inputs import positive_int, scalar_float
 from .stereo import add_stereo_restraints, compare_stereo, find_stereo_sites
-from .torsions import TORSION_WIDTH_MAX
 
 __all__ = ["METHODS", "ConformerSearchResult", "Conformer", "search_conformers"]
 
@@ -278,7 +278,7 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
         The exact system (not modified). It may already carry smoothed LJ forces
         (:func:`openmm_gausslj.smooth_system`, width parameter ``gausslj_width``): the
         quench always runs at width 0, and ``smoothed``/``hrex`` anneal the LJ width from
-        ``lj_width``. Torsions are smoothed internally (:mod:`openmm_gausslj.torsions`).
+        ``lj_width``. Torsions are smoothed internally (:mod:`openmm_gausslj.forces.torsions`).
     positions : array (N, 3) or Quantity
         Start positions (nm).
     method : {"plain", "smoothed", "hrex"}
@@ -315,7 +315,7 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
         checks: each conformer's ``to_cis``/``inverted`` against ``positions``.
     stereo_guard : bool
         With ``topology``, ``smoothed``/``hrex`` restrain omega and the stereocentres while
-        a width is > 0 (:func:`openmm_gausslj.stereo.add_stereo_restraints`; exactly 0 at
+        a width is > 0 (:func:`openmm_gausslj.molecules.stereo.add_stereo_restraints`; exactly 0 at
         width 0, so the quench and the width-0 replica are exact). Measured in
         docs/molecules.md: without it torsion smoothing finds cis minima.
     platform, platform_properties

@@ -25,7 +25,7 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
-from .expressions import WIDTH_PARAMETER
+from ..forces.expressions import WIDTH_PARAMETER
 
 __all__ = ["StereoSites", "StereoReport", "find_stereo_sites", "stereo_state",
            "compare_stereo", "check_l_trans", "add_stereo_restraints", "STEREO_FORCE_NAME",
@@ -245,7 +245,7 @@ def add_stereo_restraints(system: mm.System, topology, positions, *,
     (default: the LJ width and the torsion width) is > 0 and is exactly 0, with zero
     force, at width 0.
     """
-    from .torsions import TORSION_WIDTH_PARAMETER
+    from ..forces.torsions import TORSION_WIDTH_PARAMETER
 
     if not isinstance(system, mm.System):
         raise TypeError(f"system must be an openmm.System, got {type(system).__name__}")

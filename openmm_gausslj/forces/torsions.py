@@ -39,7 +39,7 @@ import openmm.unit as unit
 
 from ase_gausslj.core.validation import check_width
 
-from .inputs import check_parameter_name
+from ..inputs import check_parameter_name
 
 __all__ = [
     "TORSION_WIDTH_PARAMETER",
