@@ -36,7 +36,12 @@ from .forces.coulomb import (
     coulomb_width_limit,
 )
 from .forces.expressions import WIDTH_PARAMETER, coulomb_max_parameter
-from .forces.lj import smoothed_lj_bond_force, smoothed_lj_force, smoothed_lj_type_force
+from .forces.lj import (
+    set_cutoff,
+    smoothed_lj_bond_force,
+    smoothed_lj_force,
+    smoothed_lj_type_force,
+)
 from .forces.lj_forms import BondLJ, PairLJ, nonbonded_pair_lj, read_lj_forms
 from .forces.table import TableGrid
 from .inputs import check_parameter_name, scalar_float, width_nm
@@ -77,14 +82,12 @@ def _in_region(region, i: int, j: int) -> bool:
     return region is None or bool(np.isin([i, j], region[0]).any())
 
 
-def _set_cutoff(force: mm.CustomNonbondedForce, pair: PairLJ, groups) -> None:
-    force.setNonbondedMethod(pair.method)
-    if pair.method != _CNB.NoCutoff:
-        force.setCutoffDistance(pair.cutoff)
-        if pair.switch is not None:
-            force.setUseSwitchingFunction(True)
-            force.setSwitchingDistance(pair.switch)
-        force.setUseLongRangeCorrection(pair.long_range)
+def _place(force: mm.CustomNonbondedForce, pair: PairLJ, groups) -> None:
+    """Cutoff, switching, long-range correction and force group of the replaced ``pair``,
+    and the interaction groups of a region."""
+    # OpenMM ignores a long-range correction without periodic boundaries (CHARMM may set it)
+    set_cutoff(force, pair.method, pair.cutoff, pair.switch,
+               pair.long_range and pair.method == _CNB.CutoffPeriodic)
     for a, b in groups:
         force.addInteractionGroup([int(i) for i in a], [int(i) for i in b])
     force.setForceGroup(pair.group)
@@ -98,7 +101,7 @@ def _smoothed_pair(pair: PairLJ, groups, common, correction=None) -> mm.CustomNo
         force = smoothed_lj_type_force(pair.types, pair.sigma, pair.epsilon, **common)
         for i, j in pair.exclusions:
             force.addExclusion(int(i), int(j))
-    _set_cutoff(force, pair, groups)
+    _place(force, pair, groups)
     return force
 
 
@@ -112,7 +115,7 @@ def _exact_lb_pair(pair: PairLJ, groups) -> mm.CustomNonbondedForce:
         force.addParticle([float(s), float(e)])
     for i, j in pair.exclusions:
         force.addExclusion(int(i), int(j))
-    _set_cutoff(force, pair, groups)
+    _place(force, pair, groups)
     return force
 
 
@@ -127,8 +130,7 @@ def _split_nonbonded(out, k, region, opts, common, plan) -> None:
     if smooth_q and (nb.getNumParticleParameterOffsets() or nb.getNumExceptionParameterOffsets()):
         raise ValueError(f"force {k} (NonbondedForce) has parameter offsets; "
                          "smooth_coulomb=True cannot follow changing charges")
-    if smooth_q:
-        method, cutoff = _coulomb_cutoff(pair, opts["coulomb_cutoff"])
+    method, cutoff = _coulomb_cutoff(pair, opts["coulomb_cutoff"]) if smooth_q else (None, None)
     # the correction rides in the LJ force's pair loop; a switching function would switch
     # it too, so its width limit becomes switch / 8 (erfc(4) = 1.5e-8 where it acts)
     merged = None
@@ -139,43 +141,58 @@ def _split_nonbonded(out, k, region, opts, common, plan) -> None:
                                    None if same else cutoff)
         plan["coulomb_limit"] = min(plan["coulomb_limit"], merged.limit)
     if has_lj:
-        smoothed = region[0] if region is not None else np.arange(pair.n)
-        for i in smoothed:
-            qi, si, _ = nb.getParticleParameters(int(i))
-            nb.setParticleParameters(int(i), qi, si, 0.0)
-        for m in moved_lj:
-            i, j, qq, s, _ = nb.getExceptionParameters(m)
-            nb.setExceptionParameters(m, i, j, qq, s, 0.0)
-        if region is None:
-            nb.setUseDispersionCorrection(False)  # carried by the smoothed force now
-        groups = _groups(region, opts["solute_solvent"])
-        plan["pairs"].append((pair, groups))
-        plan["new"].append(_smoothed_pair(pair, groups, common, merged))
-        if region is not None and not opts["solute_solvent"] and region[1].size:
-            plan["new"].append(_exact_lb_pair(pair, [(region[0], region[1])]))
-        if moved_lj:
-            sub = BondLJ(k, [bonds_pair(exc, m) for m in moved_lj],
-                         np.array([exc[m][3] for m in moved_lj]),
-                         np.array([exc[m][4] for m in moved_lj]), bonds.periodic, bonds.group)
-            plan["bonds"].append(sub)
-            plan["new"].append(_smoothed_bonds(sub, common))
+        _move_lj(nb, pair, bonds, exc, moved_lj, region, opts, common, plan, merged)
     if smooth_q:
-        if merged is None:
-            corr = coulomb_correction_force(
-                q, [(x[0], x[1]) for x in exc], method=method, cutoff=cutoff,
-                width=common["width"], groups=_groups(region, opts["solute_solvent"]),
-                width_parameter=common["width_parameter"])
-            corr.setForceGroup(nb.getForceGroup())
-            plan["new"].append(corr)
-        plan["coulomb_limit"] = min(plan["coulomb_limit"], coulomb_width_limit(method, cutoff))
-        qexc = [x for x in exc if x[2] != 0.0 and not opts["exact_14"]
-                and _in_region(region, x[0], x[1])]
-        if qexc:
-            cb = coulomb_exception_force([(x[0], x[1]) for x in qexc], [x[2] for x in qexc],
-                                         width=common["width"], periodic=bonds.periodic,
-                                         width_parameter=common["width_parameter"])
-            cb.setForceGroup(nb.getForceGroup())
-            plan["new"].append(cb)
+        _smooth_charges(nb, pair, bonds, q, exc, (method, cutoff), region, opts, common, plan,
+                        merged is None)
+
+
+def _move_lj(nb, pair: PairLJ, bonds: BondLJ, exc, moved_lj, region, opts, common, plan,
+             merged) -> None:
+    """Zero the smoothed LJ in ``nb`` and plan the smoothed pair (and 1-4 bond) forces."""
+    smoothed = region[0] if region is not None else np.arange(pair.n)
+    for i in smoothed:
+        qi, si, _ = nb.getParticleParameters(int(i))
+        nb.setParticleParameters(int(i), qi, si, 0.0)
+    for m in moved_lj:
+        i, j, qq, s, _ = nb.getExceptionParameters(m)
+        nb.setExceptionParameters(m, i, j, qq, s, 0.0)
+    if region is None:
+        nb.setUseDispersionCorrection(False)  # carried by the smoothed force now
+    groups = _groups(region, opts["solute_solvent"])
+    plan["pairs"].append((pair, groups))
+    plan["new"].append(_smoothed_pair(pair, groups, common, merged))
+    if region is not None and not opts["solute_solvent"] and region[1].size:
+        plan["new"].append(_exact_lb_pair(pair, [(region[0], region[1])]))
+    if moved_lj:
+        sub = BondLJ(pair.index, [bonds_pair(exc, m) for m in moved_lj],
+                     np.array([exc[m][3] for m in moved_lj]),
+                     np.array([exc[m][4] for m in moved_lj]), bonds.periodic, bonds.group)
+        plan["bonds"].append(sub)
+        plan["new"].append(_smoothed_bonds(sub, common))
+
+
+def _smooth_charges(nb, pair: PairLJ, bonds: BondLJ, q, exc, method_cutoff, region, opts,
+                    common, plan, own_force: bool) -> None:
+    """Plan the smoothed-Coulomb correction (its own force unless the LJ force carries it)
+    and the smoothed charged exceptions of ``nb``."""
+    method, cutoff = method_cutoff
+    if own_force:
+        corr = coulomb_correction_force(
+            q, [(x[0], x[1]) for x in exc], method=method, cutoff=cutoff,
+            width=common["width"], groups=_groups(region, opts["solute_solvent"]),
+            width_parameter=common["width_parameter"])
+        corr.setForceGroup(nb.getForceGroup())
+        plan["new"].append(corr)
+    plan["coulomb_limit"] = min(plan["coulomb_limit"], coulomb_width_limit(method, cutoff))
+    qexc = [x for x in exc if x[2] != 0.0 and not opts["exact_14"]
+            and _in_region(region, x[0], x[1])]
+    if qexc:
+        cb = coulomb_exception_force([(x[0], x[1]) for x in qexc], [x[2] for x in qexc],
+                                     width=common["width"], periodic=bonds.periodic,
+                                     width_parameter=common["width_parameter"])
+        cb.setForceGroup(nb.getForceGroup())
+        plan["new"].append(cb)
 
 
 def _coulomb_cutoff(pair: PairLJ, coulomb_cutoff) -> tuple[int, float]:
@@ -299,24 +316,20 @@ def smooth_system(
     exact_14 : bool
         Keep the 1-4 pairs (exceptions) exact.
     coulomb_cutoff : float or Quantity, optional
-        Cutoff (nm) of the smoothed-Coulomb correction (default: the NonbondedForce's; none
-        for NoCutoff). The correction ``erfc(r / 2w) / r`` is negligible beyond ``8 w``
-        and rides in the smoothed LJ force's pair loop ("GaussLJ"; a tabulated ``erfc``,
-        free beyond ``10 w``), so a shorter cutoff no longer saves time; it only limits the
-        width to ``coulomb_cutoff / 8`` (with a switching function: ``switch / 8``). A
-        separate "GaussLJCoulomb" force remains only where no LJ pair force carries it.
+        Cutoff (nm) of the smoothed-Coulomb correction ``erfc(r / 2w) / r`` (default: the
+        NonbondedForce's). It rides in the LJ pair loop and is negligible beyond ``8 w``: a
+        shorter cutoff saves no time, it limits the width to ``coulomb_cutoff / 8``.
     positions : array_like or Quantity, optional
         If given, ``ValueError`` naming the first smoothed LJ pair closer than
         ``r_core * sigma_ij``, where width 0 (the regularized LJ) differs from the original.
     r_core : float
         Core radius of the regularized LJ in units of each pair's sigma (0.6: below
         real contacts; a new value builds a table once, ~10 s, then cached on disk).
-    width_max : float, optional
-        Largest reduced width ``w / sigma_ij`` of the table (default the package's).
+    width_max, grid : float, TableGrid, optional
+        Largest reduced width ``w / sigma_ij`` of the table (default the package's), or the
+        whole table grid (overrides ``r_core`` and ``width_max``).
     width_parameter : str
         Name of the global context parameter holding the width (nm).
-    grid : TableGrid, optional
-        Full control of the table grid (overrides ``r_core`` and ``width_max``).
     exact_at_zero : bool
         At width exactly 0 evaluate the regularized LJ analytically (reproduces the
         original to rounding when no pair is inside the core).
@@ -334,27 +347,13 @@ def smooth_system(
         raise ValueError(f"system must be an openmm.System, got {type(system).__name__}")
     w = width_nm(width, "width")
     check_parameter_name(width_parameter)
-    if grid is None:
-        grid = TableGrid(r_core=r_core) if width_max is None else TableGrid(
-            r_core=r_core, width_max=width_max)
-    elif not isinstance(grid, TableGrid):
-        raise TypeError(f"grid must be a TableGrid, got {type(grid).__name__}")
-    forms = read_lj_forms(system)
-    region = _region(atoms, system.getNumParticles())
-    opts = dict(smooth_coulomb=bool(smooth_coulomb), solute_solvent=bool(solute_solvent),
-                exact_14=bool(exact_14), coulomb_cutoff=None if coulomb_cutoff is None else
-                scalar_float(coulomb_cutoff, unit.nanometer, "coulomb_cutoff", minimum=0.0,
-                             strict=True))
+    grid = _table_grid(grid, r_core, width_max)
+    opts = _options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff)
     common = dict(width=0.0, width_parameter=width_parameter, grid=grid,
                   exact_at_zero=exact_at_zero)
     out = copy.deepcopy(system)
-    plan = dict(pairs=[], bonds=[], new=[], remove=[], coulomb_limit=np.inf)
-    for k in forms.nonbonded:
-        _split_nonbonded(out, k, region, opts, common, plan)
-    for pair in forms.pairs:
-        _split_charmm(out, pair, region, opts, common, plan)
-    for b in forms.bonds:
-        _split_charmm_bonds(out, b, region, opts, common, plan)
+    plan = _plan(out, read_lj_forms(system), _region(atoms, system.getNumParticles()), opts,
+                 common)
     lj_limit = _lj_width_limit(plan, grid)
     limit = min(lj_limit, plan["coulomb_limit"])
     w = width_nm(w, "width", maximum=limit, limit_name=(
@@ -362,6 +361,44 @@ def smooth_system(
         else "nm: cutoff / 8, where the smoothed Coulomb correction has decayed"))
     if positions is not None:
         _check_positions(out, plan, positions, grid.r_core)
+    _install(out, plan, w, width_parameter, grid.r_core, torsion_width)
+    return out
+
+
+def _options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff) -> dict:
+    """The checked switches of :func:`smooth_system` (``coulomb_cutoff`` in nm or None)."""
+    cut = None if coulomb_cutoff is None else scalar_float(
+        coulomb_cutoff, unit.nanometer, "coulomb_cutoff", minimum=0.0, strict=True)
+    return dict(smooth_coulomb=bool(smooth_coulomb), solute_solvent=bool(solute_solvent),
+                exact_14=bool(exact_14), coulomb_cutoff=cut)
+
+
+def _table_grid(grid: TableGrid | None, r_core: float, width_max: float | None) -> TableGrid:
+    """``grid``, or the grid of ``r_core`` and ``width_max`` (the package's by default)."""
+    if grid is None:
+        return TableGrid(r_core=r_core) if width_max is None else TableGrid(
+            r_core=r_core, width_max=width_max)
+    if not isinstance(grid, TableGrid):
+        raise TypeError(f"grid must be a TableGrid, got {type(grid).__name__}")
+    return grid
+
+
+def _plan(out: mm.System, forms, region, opts: dict, common: dict) -> dict:
+    """Edit the exact forces of ``out`` in place and list what to add and remove."""
+    plan = dict(pairs=[], bonds=[], new=[], remove=[], coulomb_limit=np.inf)
+    for k in forms.nonbonded:
+        _split_nonbonded(out, k, region, opts, common, plan)
+    for pair in forms.pairs:
+        _split_charmm(out, pair, region, opts, common, plan)
+    for b in forms.bonds:
+        _split_charmm_bonds(out, b, region, opts, common, plan)
+    return plan
+
+
+def _install(out: mm.System, plan: dict, w: float, width_parameter: str, r_core: float,
+             torsion_width) -> None:
+    """Remove the replaced forces, add the new ones with one default per global parameter,
+    and smooth the torsions if ``torsion_width`` is given."""
     for k in sorted(plan["remove"], reverse=True):
         out.removeForce(k)
     # one value per global parameter across forces (OpenMM requires it)
@@ -373,10 +410,9 @@ def smooth_system(
             name = f.getGlobalParameterName(m)
             if name in defaults:
                 f.setGlobalParameterDefaultValue(m, defaults[name])
-        _record_r_core(f, grid.r_core, width_parameter)
+        _record_r_core(f, r_core, width_parameter)
         out.addForce(f)
     if torsion_width is not None:
         from .forces.torsions import smooth_torsions  # the torsion smoothing has its own parameter
 
         smooth_torsions(out, torsion_width)
-    return out

@@ -226,7 +226,7 @@ class GaussLJState:
     def __getstate__(self, **kwargs) -> dict:
         """Serialization (openmmtools' ``utils.serialize`` and pickle)."""
         out = {"width": self._width, "parameter": self.parameter}
-        if self._torsion_width is not None:  # 0.1 states serialize as before
+        if self._torsion_width is not None:  # unset: the key is left out (no torsion smoothing)
             out["torsion_width"] = self._torsion_width
         return out
 

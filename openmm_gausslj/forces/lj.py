@@ -40,7 +40,6 @@ from ..inputs import (
 )
 from .coulomb import CoulombCorrection
 from .expressions import (
-    ONE_4PI_EPS0,
     SAFE_R,
     WIDTH_PARAMETER,
     coulomb_correction_terms,
@@ -53,27 +52,15 @@ from .table import (
     TABLE_NAME,
     TableGrid,
     make_table_function,
-    series_coefficients,
-    table_values,
 )
 
 __all__ = [
-    "WIDTH_PARAMETER",
-    "TABLE_NAME",
-    "TableGrid",
-    "DEFAULT_GRID",
-    "table_values",
-    "make_table_function",
     "smoothed_lj_force",
     "smoothed_lj_bond_force",
     "smoothed_lj_type_force",
-    "to_nm",
-    "to_kj",
+    "set_cutoff",
     "safe_sigmas",
     "table_width_limit",
-    "series_coefficients",
-    "width_max_parameter",
-    "ONE_4PI_EPS0",
 ]
 
 _NO_LJ_SIGMA = 1.0e3  # nm; sigma of LJ-less particles when no particle has LJ (y stays tiny)
@@ -140,8 +127,14 @@ def _reaction_field(method: int, cutoff: float, dielectric) -> tuple[float, floa
     return (e - 1.0) / (2.0 * e + 1.0) / cutoff**3, 3.0 * e / (2.0 * e + 1.0) / cutoff
 
 
-def _set_cutoff(force, method, cutoff, switch_distance, use_long_range_correction) -> None:
-    """Cutoff, switching function and long-range correction of a CustomNonbondedForce."""
+def set_cutoff(force: mm.CustomNonbondedForce, method: int, cutoff: float,
+               switch_distance=None, use_long_range_correction: bool = False) -> None:
+    """Cutoff, switching function and long-range correction of a CustomNonbondedForce.
+
+    The one place both :func:`smoothed_lj_force` (user arguments) and
+    :func:`~openmm_gausslj.smooth_system` (copied from the force it replaces) set them;
+    nothing is set for NoCutoff.
+    """
     force.setNonbondedMethod(method)
     if method == mm.CustomNonbondedForce.NoCutoff:
         return
@@ -256,20 +249,28 @@ def smoothed_lj_force(
     rc = scalar_float(cutoff, unit.nanometer, "cutoff", minimum=0.0, strict=True)
     rf = (None if q is None or coulomb_correction is not None
           else _reaction_field(method, rc, reaction_field_dielectric))
+    force = _pair_force(sig, eps, q, w0, check_parameter_name(width_parameter), grid,
+                        exact_at_zero, table_function, rf, coulomb_correction)
+    for i, j in index_pairs(exclusions, eps.size, "exclusions"):
+        force.addExclusion(i, j)
+    set_cutoff(force, method, rc, switch_distance, use_long_range_correction)
+    return force
+
+
+def _pair_force(sig, eps, q, w0: float, width_parameter: str, grid: TableGrid,
+                exact_at_zero: bool, table_function, rf, correction) -> mm.CustomNonbondedForce:
+    """The "GaussLJ" pair force with its parameters and particles (checked arguments)."""
     force = mm.CustomNonbondedForce(_pair_expression(
-        grid, check_parameter_name(width_parameter), exact_at_zero, rf, coulomb_correction))
+        grid, width_parameter, exact_at_zero, rf, correction))
     force.setName("GaussLJ")
     _add_common_parameters(
         force, force.addPerParticleParameter, "charge" if q is not None else None,
         width_parameter, w0, grid, table_function,
     )
-    if coulomb_correction is not None:
-        coulomb_correction.add_to(force, w0, width_parameter)
+    if correction is not None:
+        correction.add_to(force, w0, width_parameter)
     for i in range(eps.size):
         force.addParticle([sig[i], eps[i]] if q is None else [sig[i], eps[i], q[i]])
-    for i, j in index_pairs(exclusions, eps.size, "exclusions"):
-        force.addExclusion(i, j)
-    _set_cutoff(force, method, rc, switch_distance, use_long_range_correction)
     return force
 
 

@@ -31,8 +31,11 @@ import numpy as np
 import openmm as mm
 import openmm.unit as unit
 
+from ase_gausslj.core.validation import count
 from ase_gausslj.io import interruptible
 
+from ..dynamics.switch_on import RAMP_STEPS, SETTLE_STEPS, ramp_width
+from ..forces.expressions import WIDTH_PARAMETER
 from ..forces.torsions import TORSION_WIDTH_MAX
 from ..inputs import positive_int, scalar_float
 from .search_tools import (
@@ -139,6 +142,22 @@ def _md(ctx: mm.Context, steps: int, run: _Run) -> None:
     run.budget.charge(steps)
 
 
+def _switch_on(ctx: mm.Context, widths: WidthControl, tw: float, lw: float, run: _Run,
+               limit: int) -> int:
+    """Set the widths ``(tw, lw)``; an LJ width that grows ramps in (issue 18) over at most
+    ``limit`` steps of the run's MD (budget charged). Returns the steps taken."""
+    n = min(run.opts["ramp_steps"], limit)
+    if not (widths.has_lj and n and lw > ctx.getParameter(WIDTH_PARAMETER)):
+        widths.apply(ctx, tw, lw)
+        return 0
+
+    def set_widths(w: float) -> None:  # the torsion width follows the LJ width
+        widths.apply(ctx, tw * w / lw, w)
+
+    return ramp_width(ctx, lw, steps=n, settle_steps=min(SETTLE_STEPS, limit - n),
+                      set_width=set_widths, step=lambda k: _md(ctx, k, run))
+
+
 def _annealing_loop(run: _Run, system: mm.System, positions, *, smoothed: bool) -> None:
     """``plain`` and ``smoothed``: hot phase, cooling (+ width anneal), exact quench."""
     o = run.opts
@@ -153,9 +172,9 @@ def _annealing_loop(run: _Run, system: mm.System, positions, *, smoothed: bool) 
     tw, lw = (o["torsion_width"], o["lj_width"]) if smoothed else (0.0, 0.0)
     # a cycle starts only when it and its quench fit: the budget is an upper bound
     while run.budget.can_afford(hot + stages * per_stage + QUENCH_COST):
-        widths.apply(ctx, tw, lw)
         integ.setTemperature(o["temperature"])
-        _md(ctx, hot, run)
+        # the ramp (and its settling) is part of the hot phase: a cycle costs the same
+        _md(ctx, hot - _switch_on(ctx, widths, tw, lw, run, hot), run)
         for s in range(1, stages + 1):
             frac = 1.0 - s / stages
             widths.apply(ctx, tw * frac, lw * frac)
@@ -178,8 +197,9 @@ def _hrex_loop(run: _Run, system: mm.System, positions) -> float:
         ctx.setVelocitiesToTemperature(o["temperature"], o["seed"] * 1000 + r)
         ctxs.append(ctx)
     slot = list(range(n))  # slot[r]: index of the width (fraction) context r holds now
-    for r in range(n):
-        widths.apply(ctxs[r], o["torsion_width"] * fracs[r], o["lj_width"] * fracs[r])
+    for r in range(n):  # the ramps share one cycle's steps
+        _switch_on(ctxs[r], widths, o["torsion_width"] * fracs[r], o["lj_width"] * fracs[r],
+                   run, o["cycle_steps"] // n)
     beta = 1.0 / (_KB * o["temperature"])
     rng = np.random.default_rng(o["seed"])
     interval = o["exchange_interval"]
@@ -256,6 +276,7 @@ def _options(system, method, budget, seed, kw) -> dict:
     cap = kw["cpu_seconds"]
     o["cpu_seconds"] = None if cap is None else scalar_float(cap, unit.second, "cpu_seconds",
                                                              minimum=0, strict=True)
+    o["ramp_steps"] = count(kw["ramp_steps"], "ramp_steps", minimum=0)
     o["platform"], o["platform_properties"] = kw["platform"], kw["platform_properties"]
     return o
 
@@ -269,7 +290,8 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
                       minimize_tolerance=1.0, max_minimize_iterations: int = 2000,
                       cpu_seconds=None, topology=None, platform="CPU",
                       platform_properties: dict | None = None,
-                      stereo_guard: bool = True) -> ConformerSearchResult:
+                      stereo_guard: bool = True,
+                      ramp_steps: int = RAMP_STEPS) -> ConformerSearchResult:
     """Search the distinct low-energy minima of ``system`` from ``positions``.
 
     Parameters
@@ -320,6 +342,12 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
         docs/molecules.md: without it torsion smoothing finds cis minima.
     platform, platform_properties
         OpenMM platform (name or object) and its properties.
+    ramp_steps : int
+        With ``lj_width > 0``, the LJ width (and the torsion width with it) ramps in from 0
+        over up to ``ramp_steps`` steps at the ramp friction, then settles there
+        (:func:`~openmm_gausslj.dynamics.switch_on.ramp_width`), at the start of every
+        ``smoothed`` cycle (within its hot phase) and of every ``hrex`` replica (within
+        one cycle's steps): a jump heats the molecule (issue 18). 0: jump.
 
     Returns
     -------
@@ -334,7 +362,7 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
         exchange_interval=exchange_interval, rmsd_threshold=rmsd_threshold,
         minimize_tolerance=minimize_tolerance,
         max_minimize_iterations=max_minimize_iterations, cpu_seconds=cpu_seconds,
-        platform=platform, platform_properties=platform_properties))
+        platform=platform, platform_properties=platform_properties, ramp_steps=ramp_steps))
     pos = np.asarray(unit.Quantity(positions).value_in_unit(unit.nanometer)
                      if unit.is_quantity(positions) else positions, dtype=np.float64)
     if pos.shape != (system.getNumParticles(), 3) or not np.isfinite(pos).all():

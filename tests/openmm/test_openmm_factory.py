@@ -12,7 +12,7 @@ from ase_gausslj.core.defaults import R_CORE
 from ase_gausslj.core.potential import smoothed_coulomb, smoothed_lj
 from openmm_gausslj import WIDTH_PARAMETER, GaussLJState, smooth_system
 from openmm_gausslj.data import alanine_dipeptide_pdb
-from openmm_gausslj.forces.lj import ONE_4PI_EPS0
+from openmm_gausslj.forces.expressions import ONE_4PI_EPS0
 
 KJ = unit.kilojoule_per_mole
 KJNM = unit.kilojoule_per_mole / unit.nanometer

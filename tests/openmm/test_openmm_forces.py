@@ -16,7 +16,7 @@ from openmm_gausslj import (
     smoothed_lj_bond_force,
     smoothed_lj_force,
 )
-from openmm_gausslj.forces.lj import ONE_4PI_EPS0
+from openmm_gausslj.forces.expressions import ONE_4PI_EPS0
 
 
 def _context(system, platform="Reference"):

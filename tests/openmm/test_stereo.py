@@ -21,7 +21,7 @@ from openmm_gausslj.molecules.stereo import (
 )
 
 pytest.importorskip("pdbfixer")
-from openmm_gausslj import conformers_build  # noqa: E402
+from openmm_gausslj.molecules import build as conformers_build  # noqa: E402
 from openmm_gausslj.molecules.build import build_capped_peptide, write_pdb  # noqa: E402
 
 MOLECULES = Path(__file__).resolve().parents[2] / "results" / "molecules"
