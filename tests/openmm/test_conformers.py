@@ -230,3 +230,56 @@ def test_stereo_of_conformers_reported():
     r = search_conformers(system, pdb.positions, method="smoothed", budget=1500, seed=0,
                           **OPTS)
     assert not r.stereo_guard and r.n_stereo_changed is None
+
+
+def _hot_phase_temperatures(monkeypatch, ala2, method, ramp):
+    """Kinetic temperature after every MD step of a search, per Context (in step order)."""
+    import openmm_gausslj.molecules.conformers as conformers
+    from openmm_gausslj import smooth_system
+
+    system, top, pos = ala2
+    ndof = 3 * system.getNumParticles() - system.getNumConstraints() - 3
+    kb = unit.MOLAR_GAS_CONSTANT_R.value_in_unit(unit.kilojoule_per_mole / unit.kelvin)
+    temps: dict[int, list[float]] = {}
+    md = conformers._md
+
+    def recording(ctx, steps, run):
+        for _ in range(steps):
+            md(ctx, 1, run)
+            k = ctx.getState(getEnergy=True).getKineticEnergy().value_in_unit(
+                unit.kilojoule_per_mole)
+            temps.setdefault(id(ctx), []).append(2 * k / (ndof * kb))
+
+    monkeypatch.setattr(conformers, "_md", recording)
+    kw = {} if ramp is None else {"ramp_steps": ramp}
+    search_conformers(smooth_system(system, 0.0), pos, method=method, budget=3100, seed=3,
+                      lj_width=0.05, topology=top, platform_properties={"Threads": "1"}, **kw)
+    return [np.array(t) for t in temps.values()]
+
+
+@pytest.mark.parametrize("ramp", [0, None])
+def test_smoothed_search_ramps_the_lj_width_in_without_heating(monkeypatch, ala2, ramp):
+    """Issue 18: every ``smoothed`` hot phase starts from width 0 (the end of the previous
+    cooling, or the exact input). The default ramp keeps the first 200 steps of each within
+    50 K of the 600 K thermostat; the jump (``ramp_steps=0``) heats them (measured ~2,250 K)."""
+    (t,) = _hot_phase_temperatures(monkeypatch, ala2, "smoothed", ramp)
+    assert len(t) == 2000  # two cycles of 1,000 steps: the ramp is part of the hot phase
+    first = np.concatenate([t[:200], t[1000:1200]]).mean()
+    if ramp == 0:
+        assert first > 1200.0
+    else:
+        assert abs(first - 600.0) < 50.0
+
+
+@pytest.mark.parametrize("ramp", [0, None])
+def test_hrex_replicas_ramp_their_widths_in(monkeypatch, ala2, ramp):
+    """Issue 18, ``hrex``: each replica starts from the exact input at its own width; with
+    the default ramp the replicas' first 200 steps average within 50 K of 600 K (the jump:
+    the widest replica ~2,100 K)."""
+    temps = _hot_phase_temperatures(monkeypatch, ala2, "hrex", ramp)
+    assert len(temps) == 4
+    first = np.mean([t[:200].mean() for t in temps])
+    if ramp == 0:
+        assert max(t[:200].mean() for t in temps) > 1200.0
+    else:
+        assert abs(first - 600.0) < 50.0
