@@ -281,6 +281,32 @@ def _options(system, method, budget, seed, kw) -> dict:
     return o
 
 
+def _positions(system: mm.System, positions) -> np.ndarray:
+    """Positions in nm as a finite ``(N, 3)`` array, or ``ValueError``."""
+    pos = np.asarray(unit.Quantity(positions).value_in_unit(unit.nanometer)
+                     if unit.is_quantity(positions) else positions, dtype=np.float64)
+    if pos.shape != (system.getNumParticles(), 3) or not np.isfinite(pos).all():
+        raise ValueError(f"positions must be finite with shape ({system.getNumParticles()}, 3),"
+                         f" got {pos.shape}")
+    return pos
+
+
+def _prepare(system: mm.System, pos: np.ndarray, o: dict, topology, stereo_guard: bool):
+    """The search's System (torsions smoothed, stereo restraints if guarded), the exact
+    quench Context, the stereo sites and whether the guard is on."""
+    method = o["method"]
+    work = with_smoothed_torsions(system) if method != "plain" else copy.deepcopy(system)
+    quench_sys = copy.deepcopy(work)
+    sites = None if topology is None else find_stereo_sites(topology)
+    guarded = bool(stereo_guard) and sites is not None and method != "plain"
+    if guarded:
+        add_stereo_restraints(work, topology, pos, sites=sites)
+    quench_ctx = make_context(quench_sys, mm.VerletIntegrator(0.001), o["platform"],
+                              o["platform_properties"])
+    WidthControl(quench_sys).apply(quench_ctx, 0.0, 0.0)  # quench on the exact potential
+    return work, quench_ctx, sites, guarded
+
+
 def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
                       budget: int = 20_000, seed: int = 0, temperature=600.0,
                       low_temperature=300.0, cycle_steps: int = 1000, anneal_fraction=0.5,
@@ -363,24 +389,12 @@ def search_conformers(system: mm.System, positions, *, method: str = "smoothed",
         minimize_tolerance=minimize_tolerance,
         max_minimize_iterations=max_minimize_iterations, cpu_seconds=cpu_seconds,
         platform=platform, platform_properties=platform_properties, ramp_steps=ramp_steps))
-    pos = np.asarray(unit.Quantity(positions).value_in_unit(unit.nanometer)
-                     if unit.is_quantity(positions) else positions, dtype=np.float64)
-    if pos.shape != (system.getNumParticles(), 3) or not np.isfinite(pos).all():
-        raise ValueError(f"positions must be finite with shape ({system.getNumParticles()}, 3),"
-                         f" got {pos.shape}")
-    work = with_smoothed_torsions(system) if method != "plain" else copy.deepcopy(system)
-    quench_sys = copy.deepcopy(work)
-    sites = None if topology is None else find_stereo_sites(topology)
-    guarded = bool(stereo_guard) and sites is not None and method != "plain"
-    if guarded:
-        add_stereo_restraints(work, topology, pos, sites=sites)
-    quench_ctx = make_context(quench_sys, mm.VerletIntegrator(0.001), o["platform"],
-                              o["platform_properties"])
-    WidthControl(quench_sys).apply(quench_ctx, 0.0, 0.0)  # quench on the exact potential
+    pos = _positions(system, positions)
     if o["budget"] < o["cycle_steps"] + QUENCH_COST:
         raise ValueError(f"budget ({o['budget']}) must be >= cycle_steps + {QUENCH_COST} "
                          f"({o['cycle_steps'] + QUENCH_COST}): one cycle of MD and its quench "
                          "must fit (the budget is an upper bound)")
+    work, quench_ctx, sites, guarded = _prepare(system, pos, o, topology, stereo_guard)
     run = _Run(o, Budget(o["budget"], o["cpu_seconds"]),
                MinimaSet(heavy_atom_indices(system, topology), o["rmsd_threshold"]), quench_ctx)
     acceptance = None
