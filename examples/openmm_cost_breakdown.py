@@ -98,12 +98,14 @@ def _split(smoothed: mm.System, system: mm.System, width: float, cutoff: float,
 
 def variants(name: str, width: float, split_cutoffs) -> tuple[dict, object]:
     from openmm_gausslj import smooth_system
+    from openmm_gausslj.forces.expressions import ONE_4PI_EPS0
 
     system, positions = _system(name)
     smoothed = smooth_system(system, width)
     pair = next(f for f in smoothed.getForces() if f.getName() == "GaussLJ")
-    expr = pair.getEnergyFunction()
-    corr = expr[expr.index(" - "):expr.index(";")] if " - " in expr.split(";")[0] else None
+    energy = pair.getEnergyFunction().split(";")[0]
+    key = f" - {ONE_4PI_EPS0!r}*"  # the correction term closes the energy line
+    corr = energy[energy.index(key):] if key in energy else None
     out = {"original": system, "smoothed": smoothed,
            "custom_lj_plain": _edited(smoothed, lambda f: f.setEnergyFunction(
                "4*geps*((gsig/r)^12 - (gsig/r)^6); geps = sqrt(epsilon1*epsilon2); "
