@@ -1,7 +1,9 @@
 """Global minimization of Lennard-Jones clusters: the :func:`global_minimize` entry.
 
-Three methods share one runner (:mod:`.basinhopping`), on plain arrays in reduced units
-(lengths in sigma, energies in epsilon) unless an objective and scales are given:
+Three methods, each a preset of the strategies of the one basin-hopping loop
+(:mod:`.basinhopping`: ``take_step``, ``accept_test``, ``quench``, ``callback``, any of them
+replaceable by the caller's, scipy-style), on plain arrays in reduced units (lengths in
+sigma, energies in epsilon) unless an objective and scales are given:
 
 ``'bh'``
     Basin hopping (Wales & Doye 1997) on the plain LJ: random displacement of every
@@ -20,8 +22,9 @@ everywhere in gausslj), so a seeded run repeats bit for bit; a time cap (``time_
 seconds) and a target energy are optional extra stops. Defaults:
 :data:`ase_gausslj.defaults.GLOBAL_OPT` (shared with ``gausslj optimize``).
 Ctrl-C returns the best found so far (``interrupted=True``).
-The layers: strategies in :mod:`.moves` and :mod:`.quench`, the loop in
-:mod:`.basinhopping`, resumable state in :mod:`.checkpoint`, geometry in :mod:`.clusters`.
+The layers: options in :mod:`.options` (:class:`BHOptions`, checked once here), strategies
+in :mod:`.moves` and :mod:`.quench`, the loop in :mod:`.basinhopping`, resumable state in
+:mod:`.checkpoint`, geometry in :mod:`.clusters`.
 
 References
 ----------
