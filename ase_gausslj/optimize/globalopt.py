@@ -141,48 +141,11 @@ def global_minimize(
         ``callback(x, e, accepted)`` after every quench (``accepted``: whether the
         minimum became the current one); returning True stops the run
         (``stop_reason='callback'``).
-    max_minimizations, budget : int, optional
-        The budget (one option, two names): stop after this many quenches per start
-        (homotopy runs for ``'homotopy'``). Default ``GLOBAL_OPT.max_minimizations``
-        (1000) unless ``time_limit`` is given. With a seed, a run that stops here (or at
-        ``target_energy``) repeats bit for bit. A non-integer ``budget`` (the seconds it
-        meant before issue 18) is a TypeError pointing to ``time_limit``.
-    time_limit : float, optional
-        An optional cap in seconds per start (on ``clock``). A run stopped by it is not
-        repeatable.
-        It is checked between quenches, after the first: an expired cap ends the run
-        normally (``stop_reason='time_limit'``) with at least one quench's result.
     seed : int, optional
         Seed of the random generator; a multistart derives one seed per start from it.
     executor : concurrent.futures.Executor or distributed.Client, optional
         Run ``n_starts`` independent starts in parallel (anything with ``submit(fn, *args)``
         returning futures with ``result()``).
-    n_starts : int, optional
-        Number of independent starts (default 1). Without ``executor`` they run one
-        after another.
-    temperature : float
-        Metropolis ``k_B T`` in epsilon; 0 gives monotonic basin hopping.
-    step : float
-        Half-edge of the random displacement cube, in sigma.
-    widths : sequence of float
-        Smoothing ladder of ``'smoothed-bh'`` (sigma), each minimized before ``E_0``.
-    patience : int, optional
-        Restart from a fresh random cluster after this many quenches without a new best
-        (default ``max(100, 5 N)``; 0 disables restarts).
-    gtol : float
-        Gradient tolerance of the final (plain) quench (largest component),
-        epsilon/sigma. Default 1e-3: loose quenches, new bests polished to 1e-5
-        (``polish_gtol``); measured best in docs/when-to-smooth.md.
-    width_gtol : float
-        Gradient tolerance of the smoothed quenches (loose: they only pick a basin).
-    maxiter : int
-        Maximum L-BFGS iterations per quench.
-    radius : float, optional
-        Evaporation-guard radius in sigma (default :func:`container_radius`).
-    target_energy : float, optional
-        Stop when the best energy is ``<= target_energy + target_tol``.
-    target_tol : float
-        Tolerance of the target test.
     state_file : path, optional
         JSON file with the resumable state (its directory is checked before the run):
         loaded if it exists, written every
@@ -191,39 +154,19 @@ def global_minimize(
     resume : dict, optional
         A state (``result.state``) to continue from; ``budget`` and
         ``max_minimizations`` count from the very start of that run.
-    checkpoint_every : float
-        Seconds between state saves.
-    clock : {'wall', 'process'}
-        ``'wall'`` measures ``time_limit`` with :func:`time.perf_counter`; ``'process'`` with
-        :func:`time.process_time` (CPU seconds of the worker, fair on shared machines).
     objective : callable, optional
         ``objective(x_flat, width) -> (E, grad_flat)``; default
         ``SmoothedLJ().energy_gradient`` (all pairs, reduced units). Must be picklable
         for a process pool.
-    length_scale, energy_scale : float
-        Units of the objective: ``step``, ``widths``, ``radius`` are multiplied by
-        ``length_scale`` and ``temperature`` by ``energy_scale`` (the ASE entry point sets
-        them to sigma and epsilon).
-    homotopy_kwargs : dict, optional
-        Extra keyword arguments for :func:`.homotopy.homotopy_minimize` (reduced units:
-        ``widths``, ``gtol`` and ``lr`` are scaled like the other options). The homotopy
-        runs on ``objective``, in its units.
-    minimizer : str, optional
-        L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`). Default: ``'compiled'``
-        (numba; ladder, quench and guard in one call) when ``objective`` is the project's
-        ``SmoothedLJ`` (the default objective), ``'scipy'`` for any other objective.
-    p_smooth : float
-        ``'smoothed-bh'``: the fraction of quenches that go through ``widths`` (one
-        uniform draw per quench; fresh starts always do). 1 (default): every quench;
-        e.g. 0.1: an occasional smoothed "deep" quench among plain ones (see
-        docs/globalopt.md for where each wins).
-    polish_gtol : float, optional
-        Re-minimize every new best to this tolerance before it is recorded (0: never).
-        Default: 1e-5 when ``gtol`` is looser than that, else 0. It lets a search quench
-        loosely (``gtol=1e-3`` saves ~40% of the evaluations) and still report tightly
-        converged minima.
     progress : bool
         Show a tqdm progress bar (single start only).
+    budget : int, optional
+        Alias of ``BHOptions.max_minimizations`` (quenches). A non-integer ``budget`` (the
+        seconds it meant before issue 18) is a TypeError pointing to ``time_limit``.
+    **kwargs
+        Any field of :class:`~ase_gausslj.optimize.options.BHOptions` (the search options,
+        documented there: budget, time cap, target, temperature, step, widths, tolerances,
+        units, ...); overrides the same field of ``options``.
 
     Returns
     -------

@@ -30,11 +30,77 @@ __all__ = ["BHOptions", "check_options", "check_budget"]
 
 @dataclass(frozen=True)
 class BHOptions:
-    """Options of a basin-hopping search; see :func:`global_minimize` for each one.
+    """Options of a basin-hopping search (:func:`~.globalopt.global_minimize`).
 
     Build one and pass it as ``options=``, or give the same names as keywords (a keyword
     overrides the field of ``options``). Unset (None) fields take their documented
     default when the search starts (e.g. ``patience``: ``max(100, 5 N)``).
+
+    Parameters
+    ----------
+    max_minimizations : int, optional
+        The budget (``global_minimize(budget=)`` is its alias): stop after this many
+        quenches per start (homotopy runs for ``'homotopy'``). Default
+        ``GLOBAL_OPT.max_minimizations`` (1000) unless ``time_limit`` is given. With a
+        seed, a run that stops here (or at ``target_energy``) repeats bit for bit.
+    time_limit : float, optional
+        An optional cap in seconds per start (on ``clock``). A run stopped by it is not
+        repeatable.
+        It is checked between quenches, after the first: an expired cap ends the run
+        normally (``stop_reason='time_limit'``) with at least one quench's result.
+    n_starts : int, optional
+        Number of independent starts (default 1). Without ``global_minimize(executor=)``
+        they run one after another.
+    temperature : float
+        Metropolis ``k_B T`` in epsilon; 0 gives monotonic basin hopping.
+    step : float
+        Half-edge of the random displacement cube, in sigma.
+    widths : sequence of float
+        Smoothing ladder of ``'smoothed-bh'`` (sigma), each minimized before ``E_0``.
+    patience : int, optional
+        Restart from a fresh random cluster after this many quenches without a new best
+        (default ``max(100, 5 N)``; 0 disables restarts).
+    gtol : float
+        Gradient tolerance of the final (plain) quench (largest component),
+        epsilon/sigma. Default 1e-3: loose quenches, new bests polished to 1e-5
+        (``polish_gtol``); measured best in docs/when-to-smooth.md.
+    width_gtol : float
+        Gradient tolerance of the smoothed quenches (loose: they only pick a basin).
+    maxiter : int
+        Maximum L-BFGS iterations per quench.
+    radius : float, optional
+        Evaporation-guard radius in sigma (default :func:`container_radius`).
+    target_energy : float, optional
+        Stop when the best energy is ``<= target_energy + target_tol``.
+    target_tol : float
+        Tolerance of the target test.
+    checkpoint_every : float
+        Seconds between state saves.
+    clock : {'wall', 'process'}
+        ``'wall'`` measures ``time_limit`` with :func:`time.perf_counter`; ``'process'`` with
+        :func:`time.process_time` (CPU seconds of the worker, fair on shared machines).
+    length_scale, energy_scale : float
+        Units of the objective: ``step``, ``widths``, ``radius`` are multiplied by
+        ``length_scale`` and ``temperature`` by ``energy_scale`` (the ASE entry point sets
+        them to sigma and epsilon).
+    homotopy_kwargs : dict, optional
+        Extra keyword arguments for :func:`.homotopy.homotopy_minimize` (reduced units:
+        ``widths``, ``gtol`` and ``lr`` are scaled like the other options). The homotopy
+        runs on ``objective``, in its units.
+    minimizer : str, optional
+        L-BFGS implementation (:data:`.local.LBFGS_BACKENDS`). Default: ``'compiled'``
+        (numba; ladder, quench and guard in one call) when ``objective`` is the project's
+        ``SmoothedLJ`` (the default objective), ``'scipy'`` for any other objective.
+    p_smooth : float
+        ``'smoothed-bh'``: the fraction of quenches that go through ``widths`` (one
+        uniform draw per quench; fresh starts always do). 1 (default): every quench;
+        e.g. 0.1: an occasional smoothed "deep" quench among plain ones (see
+        docs/globalopt.md for where each wins).
+    polish_gtol : float, optional
+        Re-minimize every new best to this tolerance before it is recorded (0: never).
+        Default: 1e-5 when ``gtol`` is looser than that, else 0. It lets a search quench
+        loosely (``gtol=1e-3`` saves ~40% of the evaluations) and still report tightly
+        converged minima.
     """
 
     max_minimizations: int | None = None
