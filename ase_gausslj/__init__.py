@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "SmoothedLJTable": "ase_gausslj.core.table",
     "TableSlice": "ase_gausslj.core.table",
     "get_table": "ase_gausslj.core.table",
+    "BHOptions": "ase_gausslj.optimize.options",
     "GlobalOptResult": "ase_gausslj.optimize.results",
     "global_minimize": "ase_gausslj.optimize.globalopt",
     "global_minimize_atoms": "ase_gausslj.adapters.optimizers",

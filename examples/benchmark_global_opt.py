@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--step", type=float, default=0.4)
     p.add_argument("--widths", type=float, nargs="+", default=None,
-                   help="smoothed-bh ladder (default: globalopt.DEFAULT_WIDTHS)")
+                   help="smoothed-bh ladder (default: ase_gausslj.defaults.GLOBAL_OPT.widths)")
     p.add_argument("--no-stop-at-target", dest="stop_at_target", action="store_false",
                    help="keep running after the known global minimum is found")
     p.add_argument("--out", default=scratch_path("global_opt.json"),
@@ -253,9 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action="store_true")
     args = p.parse_args(argv)
     if args.widths is None:
-        from ase_gausslj.optimize.globalopt import DEFAULT_WIDTHS
+        from ase_gausslj.defaults import GLOBAL_OPT
 
-        args.widths = list(DEFAULT_WIDTHS)
+        args.widths = list(GLOBAL_OPT.widths)
     if args.state_dir is None:
         args.state_dir = os.path.splitext(args.out)[0] + "_states"
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -8,10 +8,10 @@ Methods run interleaved (size by size, seed by seed), so all see the same machin
 
 * ``pele``: pele's ``LJCluster(N)`` basin hopping, defaults, no database (its faster
   configuration; skipped with a message when pele is not installed);
-* ``ours <strategy>``: :func:`ase_gausslj.optimize.compiled_bh.lean_basin_hopping` with the
-  settings ``benchmark_pele.STRATEGIES[strategy]`` for each name of ``--strategies``
-  (default ``bh-loose``: plain BH, loose quenches, polished bests; ``deep``: the same
-  with one smoothed quench in 20).
+* ``ours <strategy>``: :func:`ase_gausslj.optimize.globalopt.global_minimize` (the one
+  engine) with the settings ``benchmark_pele.STRATEGIES[strategy]`` for each name of
+  ``--strategies`` (default ``bh``: the library defaults, loose quenches with polished
+  bests; ``deep``: the same with one smoothed quench in 20).
 
 Writes a JSON (``--output``) and a PNG plot (``--plot``) of the fraction reached vs N.
 
@@ -34,10 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from ase_gausslj.io import check_writable, scratch_path, write_json
-from ase_gausslj.optimize.compiled_bh import lean_basin_hopping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark_pele import STRATEGIES, have_pele, pele_bh  # noqa: E402
+from benchmark_pele import STRATEGIES, have_pele, ours_bh, pele_bh  # noqa: E402
 
 TOL = 1e-4
 MINIMA = Path(__file__).resolve().parent.parent / "results" / "engine" / "lj_global_minima.tsv"
@@ -55,10 +54,7 @@ def load_minima(path: Path = MINIMA) -> dict[int, float]:
 
 
 def ours(n: int, seed: int, target: float, time_limit: float, kwargs: dict) -> dict:
-    r = lean_basin_hopping(n, seed=seed, time_limit=time_limit, target_energy=target,
-                           target_tol=TOL, **kwargs)
-    return {"best": r.energy, "steps": r.n_quenches, "cpu": r.elapsed,
-            "time_to_gm": r.time_to_energy(target, TOL)}
+    return ours_bh(seed, n=n, target=target, budget=time_limit, **kwargs)
 
 
 def main(argv=None) -> int:
@@ -66,7 +62,7 @@ def main(argv=None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=list(range(13, 151, 5)))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--time-limit", type=float, default=2.0, help="CPU seconds per run (a cap)")
-    p.add_argument("--strategies", nargs="+", default=["bh-loose", "deep"],
+    p.add_argument("--strategies", nargs="+", default=["bh", "deep"],
                    choices=sorted(STRATEGIES), help="our methods")
     p.add_argument("--no-pele", action="store_true", help="skip pele")
     p.add_argument("--minima", default=str(MINIMA), help="TSV of putative global minima")

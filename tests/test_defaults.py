@@ -29,9 +29,10 @@ def _same(a, b) -> bool:
 
 
 def test_optimize_cli_defaults_equal_api():
-    from ase_gausslj.optimize.globalopt import global_minimize
+    from ase_gausslj.optimize.globalopt import BHOptions, global_minimize
 
-    api = _signature_defaults(global_minimize)
+    # the options live in BHOptions (keywords of global_minimize map onto its fields)
+    api = {**_signature_defaults(BHOptions), **_signature_defaults(global_minimize)}
     args = vars(_parsed(["optimize", "13"]))
     cli_to_api = {"method": "method", "quenches": "max_minimizations",
                   "time_limit": "time_limit", "target_energy": "target_energy", "seed": "seed",

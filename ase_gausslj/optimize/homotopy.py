@@ -207,9 +207,8 @@ class _Stages:
             if p.minimizer == "compiled":  # the same FIRE, compiled (no Python per step)
                 from .compiled import fire_minimize
 
-                r = fire_minimize(x, w, potential=lj_potential(self.objective), gtol=gtol,
-                                  max_iter=steps, norm="l2")
-                return LocalResult(r.x, r.e, r.g_norm, r.n_iter, r.n_fev, r.converged)
+                return fire_minimize(x, w, potential=lj_potential(self.objective), gtol=gtol,
+                                     max_iter=steps, norm="l2")
             return fire(self.fg(w), x, steps=steps, gtol=gtol)
         return lbfgs(self.fg(w), x, steps=steps, gtol=gtol, backend=p.minimizer)
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 import numpy as np
+
+from .results import LocalResult
 
 __all__ = [
     "LocalResult",
@@ -40,33 +41,6 @@ FG = Callable[[np.ndarray], "tuple[float, np.ndarray]"]
 
 LBFGS_OPTIONS = {"ftol": 1e-12, "maxcor": 20}
 """The one L-BFGS convention (besides ``gtol`` and the iteration cap)."""
-
-
-class LocalResult(NamedTuple):
-    """Outcome of a local minimization (a tuple, so ``x, e, *_ = result`` works).
-
-    Attributes
-    ----------
-    x : ndarray
-        Final (for Adam: best) configuration, flat.
-    energy : float
-        Its energy.
-    grad_norm : float
-        2-norm of the gradient there.
-    steps : int
-        Iterations done.
-    n_evals : int
-        Energy+gradient evaluations.
-    converged : bool
-        Whether the gradient criterion (not the step cap) stopped it.
-    """
-
-    x: np.ndarray
-    energy: float
-    grad_norm: float
-    steps: int
-    n_evals: int
-    converged: bool
 
 
 @contextlib.contextmanager

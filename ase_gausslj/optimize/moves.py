@@ -4,8 +4,11 @@
 * ``accept_test``: :class:`Metropolis` (``temperature=0`` is monotonic basin hopping);
 * the evaporation guard that brings atoms which left the container back to the surface.
 
-The plain functions (:func:`random_displacement`, :func:`metropolis_accept`,
-:func:`evaporation_guard`) do the work; the classes only carry their settings.
+Each rule is defined once: the Metropolis rule in :func:`metropolis_rule`, the guard in
+:func:`ase_gausslj.optimize.compiled.quench.guard` (numba; the compiled quench calls it
+directly, :func:`evaporation_guard` from Python). The public functions check their
+arguments on every call; the strategy classes check them once, when built, and then call
+the unchecked rules (a basin-hopping step validates nothing).
 """
 
 from __future__ import annotations
@@ -15,12 +18,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.validation import check_positions
+from ..core.validation import check_positions, positive
+
+GUARD_ROUNDS = 3
+"""A quench runs the guard (and re-quenches) at most this often: an atom rarely escapes
+twice. Every quench draws ``(GUARD_ROUNDS, N, 3)`` normals, so seeded runs repeat."""
 
 __all__ = [
     "random_displacement",
     "evaporation_guard",
     "metropolis_accept",
+    "metropolis_rule",
+    "GUARD_ROUNDS",
     "RandomDisplacement",
     "Metropolis",
 ]
@@ -46,9 +55,7 @@ def random_displacement(
         New positions (the input is not modified).
     """
     positions = check_positions(positions)
-    if not (step > 0 and math.isfinite(step)):
-        raise ValueError(f"step must be positive and finite, got {step!r}")
-    return positions + rng.uniform(-step, step, size=positions.shape)
+    return positions + rng.uniform(-positive(step, "step"), step, size=positions.shape)
 
 
 def evaporation_guard(
@@ -56,10 +63,10 @@ def evaporation_guard(
 ) -> tuple[np.ndarray, int]:
     """Bring atoms that left the container back to the cluster surface.
 
-    An atom is *escaped* if its distance from the centroid of the other atoms' median
-    centre exceeds ``radius``. Each escaped atom is placed at a random direction from the
-    centre, at the largest distance of the atoms still bound (so that it lands on the
-    surface and binds in the next quench).
+    An atom is *escaped* if its distance from the atoms' median centre exceeds ``radius``.
+    Each escaped atom is placed at a random direction from the centroid of the bound
+    atoms, at their largest distance from it (so that it lands on the surface and binds
+    in the next quench).
 
     Parameters
     ----------
@@ -68,7 +75,8 @@ def evaporation_guard(
     radius : float
         Container radius (see :func:`container_radius`), > 0.
     rng : numpy.random.Generator
-        Random generator (used only if some atom escaped).
+        Random generator (one standard normal per coordinate; the row of an escaped atom
+        gives its direction).
 
     Returns
     -------
@@ -77,27 +85,12 @@ def evaporation_guard(
     n_moved : int
         How many atoms were brought back.
     """
-    positions = check_positions(positions).copy()
-    if not (radius > 0 and math.isfinite(radius)):
-        raise ValueError(f"radius must be positive and finite, got {radius!r}")
-    # The median is robust: a few far-away atoms do not drag the centre.
-    centre = np.median(positions, axis=0)
-    dist = np.linalg.norm(positions - centre, axis=1)
-    escaped = dist > radius
-    n_moved = int(escaped.sum())
-    if n_moved == 0:
-        return positions, 0
-    bound = ~escaped
-    if bound.any():
-        centre = positions[bound].mean(axis=0)
-        r_surf = float(np.linalg.norm(positions[bound] - centre, axis=1).max())
-    else:
-        r_surf = 0.0
-    r_surf = min(max(r_surf, 0.5), radius)
-    v = rng.normal(size=(n_moved, 3))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    positions[escaped] = centre + r_surf * v
-    return positions, n_moved
+    from .compiled.quench import guard  # lazy: numba, compiled on first use
+
+    positions = check_positions(positions)
+    x = np.array(positions, dtype=np.float64).ravel()
+    n_moved = guard(x, positive(radius, "radius"), rng.normal(size=positions.shape))
+    return x.reshape(positions.shape), int(n_moved)
 
 
 def metropolis_accept(
@@ -123,8 +116,13 @@ def metropolis_accept(
     bool
         Whether to accept.
     """
-    if not (temperature >= 0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be finite and >= 0, got {temperature!r}")
+    return metropolis_rule(e_new, e_old, positive(temperature, "temperature", strict=False),
+                           rng)
+
+
+def metropolis_rule(e_new: float, e_old: float, temperature: float,
+                    rng: np.random.Generator) -> bool:
+    """The Metropolis rule of :func:`metropolis_accept`, unchecked (the one definition)."""
     if not math.isfinite(e_new):
         return False
     delta = e_new - e_old
@@ -133,13 +131,6 @@ def metropolis_accept(
     if temperature == 0.0:
         return False
     return bool(rng.random() < math.exp(-delta / temperature))
-
-
-def _positive(value: float, name: str) -> float:
-    value = float(value)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -155,10 +146,10 @@ class RandomDisplacement:
     step: float
 
     def __post_init__(self) -> None:
-        _positive(self.step, "step")
+        object.__setattr__(self, "step", positive(self.step, "step"))
 
     def __call__(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return random_displacement(positions, self.step, rng)
+        return positions + rng.uniform(-self.step, self.step, size=np.shape(positions))
 
 
 @dataclass(frozen=True)
@@ -171,9 +162,8 @@ class Metropolis:
     temperature: float
 
     def __post_init__(self) -> None:
-        t = float(self.temperature)
-        if not (t >= 0 and math.isfinite(t)):
-            raise ValueError(f"temperature must be finite and >= 0, got {self.temperature!r}")
+        object.__setattr__(self, "temperature",
+                           positive(self.temperature, "temperature", strict=False))
 
     def __call__(self, e_new: float, e_old: float, rng: np.random.Generator) -> bool:
-        return metropolis_accept(e_new, e_old, self.temperature, rng)
+        return metropolis_rule(e_new, e_old, self.temperature, rng)

@@ -8,8 +8,11 @@
   (:func:`~ase_gausslj.optimize.homotopy.homotopy_minimize`) on the *caller's* objective,
   then an L-BFGS polish at width 0;
 * :class:`CompiledQuench`: :class:`PlainQuench` or :class:`SmoothedQuench` in one numba
-  call (:func:`~ase_gausslj.optimize.compiled_steps.lj_quench`: ladder, width 0, guard,
+  call (:func:`~ase_gausslj.optimize.compiled.quench.lj_quench`: ladder, width 0, guard,
   centring) when the objective is the project's ``SmoothedLJ`` (``minimizer='compiled'``).
+
+A quench is called ``quench(x, rng, deep=False) -> (x, e)`` and has ``polish(x, e)``; a
+user's quench (``global_minimize(quench=...)``) needs only the call.
 
 Every quench works on the caller's objective ``objective(x_flat, width) -> (E, grad)`` in
 the caller's units; settings in reduced units are scaled by ``length_scale`` and
@@ -24,14 +27,11 @@ import numpy as np
 
 from ..schedules import PlateauSchedule, WidthSchedule, as_schedule
 from .local import lbfgs, lj_potential
-from .moves import evaporation_guard
+from .moves import GUARD_ROUNDS
 
 __all__ = ["Objective", "PlainQuench", "SmoothedQuench", "HomotopyQuench", "CompiledQuench"]
 
 Objective = Callable[[np.ndarray, float], "tuple[float, np.ndarray]"]
-
-_GUARD_ROUNDS = 3  # guard + re-quench at most this often (an atom rarely escapes twice)
-
 
 class PlainQuench:
     """L-BFGS on the plain energy, then the evaporation guard.
@@ -63,11 +63,20 @@ class PlainQuench:
         self.polish_gtol = float(polish_gtol)
 
     def polish(self, x: np.ndarray, e: float) -> tuple[np.ndarray, float]:
-        """``(x, e)`` re-minimized at width 0 to ``polish_gtol`` (unchanged if 0)."""
-        if self.polish_gtol <= 0.0:
-            return x, e
-        xp, ep = self.minimize(x, 0.0, self.polish_gtol)
-        return (xp - xp.mean(axis=0), ep) if ep <= e else (x, e)
+        """A new best: re-minimized at width 0 to ``polish_gtol`` (if > 0), centred.
+
+        The energy returned is the objective's at the returned positions (one evaluation
+        per new best), so a result, or a resumed state, reports the energy of its
+        positions bit for bit.
+        """
+        if self.polish_gtol > 0.0:
+            xp, ep = self.minimize(x, 0.0, self.polish_gtol)
+            if ep <= e:
+                x = xp - xp.mean(axis=0)
+        return x, self._energy(x)
+
+    def _energy(self, x: np.ndarray) -> float:
+        return float(self.objective(np.ravel(x), 0.0)[0])
 
     def minimize(self, x: np.ndarray, width: float, gtol: float) -> tuple[np.ndarray, float]:
         """L-BFGS on the energy at ``width``; ``(positions (N, 3), energy)``."""
@@ -86,10 +95,14 @@ class PlainQuench:
         return res.x.reshape(-1, 3), res.energy
 
     def _final(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        from .compiled.quench import guard  # the one guard (numba)
+
         x, e = self.minimize(x, 0.0, self.gtol)
-        for _ in range(_GUARD_ROUNDS):
-            x, moved = evaporation_guard(x, self.radius, rng)
-            if not moved:
+        # the same block of draws as CompiledQuench, so both backends see one stream
+        normals = rng.normal(size=(GUARD_ROUNDS, *x.shape))
+        for k in range(GUARD_ROUNDS):
+            x = np.array(x, dtype=np.float64)
+            if guard(x.ravel(), self.radius, normals[k]) == 0:
                 break
             x, e = self.minimize(x, 0.0, self.gtol)
         return x - x.mean(axis=0), e
@@ -188,44 +201,51 @@ class CompiledQuench(SmoothedQuench):
     """Smoothed phases (``widths``, may be empty), width 0 and the guard in one numba call.
 
     The rules of :class:`SmoothedQuench` (``p_smooth`` included; :class:`PlainQuench`
-    for ``widths=()``) with
-    the compiled L-BFGS (:func:`~ase_gausslj.optimize.compiled.lbfgs_minimize` defaults:
-    memory 10, max step 0.5); the kernel arguments of every width are built once here, so
-    a quench costs its energy evaluations and a few microseconds. The guard's random
-    directions are drawn from ``rng`` for every quench (a fixed-size block), so a seeded
-    run repeats bit for bit. ``objective`` must be a ``SmoothedLJ``'s ``energy_gradient``.
+    for ``widths=()``) with the compiled L-BFGS
+    (:func:`~ase_gausslj.optimize.compiled.lbfgs_minimize` defaults: memory 10, max step
+    0.5); the :class:`~ase_gausslj.optimize.compiled.QuenchArgs` (kernel arguments of
+    every width, tolerances) are built once per cluster size, so a quench costs its energy
+    evaluations and a few microseconds. The guard's random directions are drawn from
+    ``rng`` for every quench (a fixed-size block), so a seeded run repeats bit for bit.
+    ``objective`` must be a ``SmoothedLJ``'s ``energy_gradient``.
     """
 
     def __init__(self, objective: Objective, *, widths: Sequence[float] = (),
                  width_gtol: float = 1e-3, **kwargs):
         super().__init__(objective, widths=widths, width_gtol=width_gtol,
                          minimizer="compiled", **kwargs)
-        self._qargs = None  # built on the first call (needs the number of atoms)
+        self._qa = None  # built on the first call (needs the number of atoms)
+        self._n = 0
 
-    def _args(self, n: int) -> tuple:
-        if self._qargs is None or self._qargs[0].size != n:
-            from .compiled import NORMS, kernel_args
+    def _args(self, n: int):
+        if self._qa is None or self._n != n:
+            from .compiled import quench_args
 
-            pot = lj_potential(self.objective)
-            types, nspec, ka0 = kernel_args(pot, 0.0, n)
-            phases = tuple(kernel_args(pot, w, n)[2] for w in self.widths) + (ka0,)
-            gtols = np.array([self.width_gtol] * len(self.widths) + [self.gtol])
-            self._qargs = (types, nspec, phases, 0, len(self.widths), gtols, NORMS["max"],
-                           self.maxiter, self.maxiter, 10, 0.5, 1e-4, self.radius)
-        return self._qargs
+            self._qa = quench_args(lj_potential(self.objective), self.widths, n,
+                                   gtol=self.gtol, width_gtol=self.width_gtol,
+                                   polish_gtol=self.polish_gtol, maxiter=self.maxiter,
+                                   radius=self.radius)
+            self._n = n
+        return self._qa
 
-    def __getstate__(self):  # numba tuples are rebuilt after pickling (process pools)
-        return dict(self.__dict__, _qargs=None)
+    def __getstate__(self):  # numba records are rebuilt after pickling (process pools)
+        return dict(self.__dict__, _qa=None, _n=0)
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator,
                  deep: bool = False) -> tuple[np.ndarray, float]:
-        from .compiled_steps import _GUARD_ROUNDS, lj_quench
+        from .compiled.quench import lj_quench
 
         x = np.array(x, dtype=np.float64).ravel()  # a private copy: quenched in place
         n = x.size // 3
-        types, nspec, phases, p0, p1, *rest = self._args(n)
-        if self.widths and not self.smoothed(rng, deep):
-            p1 = 0
-        e, _ = lj_quench(x, types, nspec, phases, p0, p1, *rest,
-                         rng.normal(size=(_GUARD_ROUNDS, n, 3)))
+        qa = self._args(n)
+        p1 = len(self.widths) if self.widths and self.smoothed(rng, deep) else 0
+        e, _ = lj_quench(x, qa, 0, p1, rng.normal(size=(GUARD_ROUNDS, n, 3)))
         return x.reshape(n, 3), float(e)
+
+    def polish(self, x: np.ndarray, e: float) -> tuple[np.ndarray, float]:
+        """As :meth:`PlainQuench.polish`, the minimization compiled."""
+        from .compiled.quench import polish
+
+        y = np.array(x, dtype=np.float64).ravel()
+        polish(y, e, self._args(y.size // 3))
+        return y.reshape(-1, 3), self._energy(y)

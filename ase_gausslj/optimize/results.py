@@ -1,16 +1,46 @@
-"""Results: of a global search (one start or several) and of a homotopy run."""
+"""Results: of a local minimization, a global search (one start or several), a homotopy run."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["GlobalOptResult", "merge_runs", "StageRecord", "HomotopyResult"]
+__all__ = ["LocalResult", "GlobalOptResult", "merge_runs", "StageRecord", "HomotopyResult"]
 
 ENERGY_TOL = 1e-7  # a new best must be lower by at least this (reduced energy)
+
+
+class LocalResult(NamedTuple):
+    """Outcome of a local minimization (a tuple, so ``x, e, *_ = result`` works).
+
+    Attributes
+    ----------
+    x : ndarray
+        Final (for Adam: best) configuration, flat.
+    energy : float
+        Its energy.
+    grad_norm : float
+        Norm of the gradient there: the norm of the convergence test for the compiled
+        minimizers (``norm=``; the largest component for the ``'compiled'`` L-BFGS
+        backend), the 2-norm for scipy's L-BFGS-B, FIRE and Adam.
+    steps : int
+        Iterations done.
+    n_evals : int
+        Energy+gradient evaluations.
+    converged : bool
+        Whether the gradient criterion (not the step cap) stopped it.
+    """
+
+    x: np.ndarray
+    energy: float
+    grad_norm: float
+    steps: int
+    n_evals: int
+    converged: bool
 
 
 @dataclass

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from ase_gausslj.cli import main
+from ase_gausslj.defaults import GLOBAL_OPT
 from ase_gausslj.optimize import globalopt, homotopy
-from ase_gausslj.optimize.globalopt import DEFAULT_QUENCHES, METHODS, global_minimize
+from ase_gausslj.optimize.globalopt import METHODS, global_minimize
 from ase_gausslj.optimize.homotopy import homotopy_minimize
 from ase_gausslj.optimize.local import LBFGS_BACKENDS, register_lbfgs
 from ase_gausslj.optimize.multistart import multistart
@@ -196,7 +197,7 @@ def test_global_minimize_bad_options_named():
         with pytest.raises(ValueError, match=name):
             global_minimize(7, seed=0, objective=never, **kw)
     assert never.calls == 0
-    assert DEFAULT_QUENCHES > 0 and "homotopy" in METHODS
+    assert GLOBAL_OPT.max_minimizations > 0 and "homotopy" in METHODS
 
 
 # ------------------------------------------------------------------ determinism --
@@ -215,7 +216,8 @@ def test_seeded_runs_repeat_bit_for_bit():
 
 def test_default_budget_counts_quenches():
     res = global_minimize(5, method="bh", seed=0, objective=_plain_lj, patience=0)
-    assert res.stop_reason == "max_minimizations" and res.n_minimizations == DEFAULT_QUENCHES
+    assert res.stop_reason == "max_minimizations"
+    assert res.n_minimizations == GLOBAL_OPT.max_minimizations
 
 
 def test_cli_seeded_stdout_repeats(capsys):
@@ -258,7 +260,6 @@ def test_cli_defaults_agree_with_library():
     from ase_gausslj.cli import optimize as cli_opt
 
     assert cli_opt.D is globalopt.GLOBAL_OPT
-    assert globalopt.DEFAULT_QUENCHES == globalopt.GLOBAL_OPT.max_minimizations
 
 
 # ------------------------------------------------- homotopy on the caller's objective --

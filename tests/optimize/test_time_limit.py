@@ -4,7 +4,6 @@ budget=1e-9) raised a bare KeyboardInterrupt and the CLI said "interrupted")."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 
@@ -36,21 +35,6 @@ def test_expired_time_limit_ends_normally_with_a_result(kw):
     assert res.stop_reason == "time_limit" and not res.interrupted
     assert res.n_minimizations >= 1
     assert res.energy == pytest.approx(_energy(res.positions), abs=1e-9)
-
-
-def test_lean_basin_hopping_expired_time_limit_has_a_result():
-    from ase_gausslj.optimize.compiled_bh import lean_basin_hopping
-
-    res = lean_basin_hopping(13, time_limit=1e-9, seed=0)
-    assert math.isfinite(res.energy) and res.energy < -30
-    assert res.stop_reason == "time_limit"
-
-
-def test_lean_basin_hopping_budget_is_not_seconds():
-    from ase_gausslj.optimize.compiled_bh import lean_basin_hopping
-
-    with pytest.raises(TypeError, match="budget"):
-        lean_basin_hopping(13, budget=1e-9, seed=0)
 
 
 def test_cli_optimize_expired_time_limit_is_a_normal_end():

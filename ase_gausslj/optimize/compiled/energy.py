@@ -1,7 +1,7 @@
-"""Energy pieces of the compiled minimizers: kernel arguments, E + gradient, norms.
+"""The energy the compiled minimizers see: named kernel arguments, E + gradient, norms.
 
-Split from :mod:`ase_gausslj.optimize.compiled` (which holds the minimizers) to keep
-modules short; nothing here is public beyond :func:`kernel_args`.
+:class:`KernelArgs` is everything the pair kernel needs at one width, built once per width
+by :func:`kernel_args` and passed whole to the compiled loops (no positional tuples).
 
 Note on ``cache=True``: numba invalidates a cached function only when its own file
 changes, not when a callee in another module (``core.kernels.allpairs``) does; after an
@@ -12,33 +12,60 @@ these functions with ``SmoothedLJ.energy_gradient`` and catch a stale cache).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
-from ..core.kernels import allpairs
-from ..core.validation import check_width
+from ...core.kernels import allpairs
 
-__all__ = ["kernel_args"]
+__all__ = ["NORMS", "PairArgs", "KernelArgs", "kernel_args", "energy_grad", "gnorm"]
+
+NORMS = {"max": 0, "rms": 1, "l2": 2, "atom": 3}
+"""Gradient norms accepted by ``norm=`` (name -> code passed to the kernels)."""
 
 _DEFAULT_POTENTIAL = None
+
+
+class PairArgs(NamedTuple):
+    """The pair terms of one width, in the order of ``core.kernels.allpairs``."""
+
+    exact: bool        # width 0: the analytic regularized LJ
+    prm: np.ndarray    # per pair type: (eps, 1/sigma, energy shift)
+    coef: np.ndarray   # table coefficients of the width's slice
+    seg_lo: np.ndarray
+    seg_inv_h: np.ndarray
+    seg_off: np.ndarray
+    seg_n: np.ndarray
+    core: np.ndarray   # affine core: (c0, c1, core radius in sigma)
+    scalars: np.ndarray
+    tail_a: np.ndarray
+    tail_b: np.ndarray
+
+
+class KernelArgs(NamedTuple):
+    """Everything one energy + gradient call needs at one width (built once per width)."""
+
+    types: np.ndarray  # (N,) int64 pair-type index of every atom
+    nspec: int
+    pair: PairArgs
 
 
 def _default_potential():
     global _DEFAULT_POTENTIAL
     if _DEFAULT_POTENTIAL is None:
-        from ..core.energy import SmoothedLJ  # lazy: table load on first use only
+        from ...core.energy import SmoothedLJ  # lazy: table load on first use only
 
         _DEFAULT_POTENTIAL = SmoothedLJ()
     return _DEFAULT_POTENTIAL
 
 
-def kernel_args(potential, width: float, n_atoms: int) -> tuple:
-    """``(types, nspec, args)`` for the compiled minimizers at ``width``.
+def kernel_args(potential, width: float, n_atoms: int) -> KernelArgs:
+    """The :class:`KernelArgs` of ``potential`` at ``width`` for ``n_atoms`` atoms.
 
-    ``args`` is the 11-tuple :func:`ase_gausslj.core.kernels.allpairs` takes after
-    ``types, nspec``, with every array C-contiguous so that the tuples of all widths share
-    one numba type (one compilation serves a whole smoothing ladder).
+    Every array is C-contiguous so that the arguments of all widths share one numba type
+    (one compilation serves a whole smoothing ladder). ``width`` is checked by
+    ``potential.kernel_args``.
 
     Parameters
     ----------
@@ -50,8 +77,8 @@ def kernel_args(potential, width: float, n_atoms: int) -> tuple:
         Number of atoms (checked against per-atom parameters).
     """
     pot = _default_potential() if potential is None else potential
-    raw = pot.kernel_args(check_width(width))
-    args = (bool(raw[0]),) + tuple(np.ascontiguousarray(a) for a in raw[1:])
+    raw = tuple(pot.kernel_args(width))
+    pair = PairArgs(bool(raw[0]), *(np.ascontiguousarray(a) for a in raw[1:]))
     if pot.types is None:
         types = np.zeros(n_atoms, dtype=np.int64)
     else:
@@ -60,8 +87,7 @@ def kernel_args(potential, width: float, n_atoms: int) -> tuple:
             raise ValueError(
                 f"x0 has {n_atoms} atoms but the potential was built for {types.size}"
             )
-    return types, int(pot.nspec), args
-
+    return KernelArgs(types, int(pot.nspec), pair)
 
 
 @nb.njit(cache=True)
@@ -116,21 +142,22 @@ def _exact_single(x, g, eps, inv, c0, c1, rc):
 
 
 @nb.njit(cache=True)
-def _energy_grad(x, g, types, nspec, ka, no_e, no_v, no_av):
-    """``E(x)``, writing ``dE/dx`` into ``g`` (flat 3N arrays)."""
-    if ka[0] and nspec == 1:
-        prm = ka[1]
-        core = ka[7]
-        return _exact_single(x, g, prm[0, 0], prm[0, 1], core[0], core[1], core[2])
+def energy_grad(x, g, ka):
+    """``E(x)``, writing ``dE/dx`` into ``g`` (flat 3N arrays); ``ka`` a :class:`KernelArgs`."""
+    p = ka.pair
+    if p.exact and ka.nspec == 1:
+        return _exact_single(x, g, p.prm[0, 0], p.prm[0, 1], p.core[0], p.core[1], p.core[2])
     f = g.reshape((-1, 3))
-    e = allpairs(x.reshape((-1, 3)), types, nspec, *ka, f, no_e, no_v, no_av, False, False)
+    e = allpairs(x.reshape((-1, 3)), ka.types, ka.nspec, p.exact, p.prm, p.coef, p.seg_lo,
+                 p.seg_inv_h, p.seg_off, p.seg_n, p.core, p.scalars, p.tail_a, p.tail_b, f,
+                 np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3)), False, False)
     for i in range(g.size):
         g[i] = -g[i]
     return e
 
 
 @nb.njit(cache=True)
-def _gnorm(g, kind):
+def gnorm(g, kind):
     """Gradient norm of kind ``kind`` (codes of :data:`NORMS`)."""
     acc = 0.0
     if kind == 0:
