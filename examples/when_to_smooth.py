@@ -276,6 +276,22 @@ def _compare(tname: str, case: str, variant: str, anchor: str, sm: list[dict],
             "median_cpu_s_plain": float(cpu_p), "verdict": verdict}
 
 
+def markdown(summary: list[dict]) -> str:
+    """The summary as the Markdown table of docs/when-to-smooth.md."""
+    lines = ["| task | case | smoothed variant | anchor | anchor (median) | smoothed (median) "
+             "| seeds lower / higher | CPU-s anchor / smoothed | verdict |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        n = s["seeds"]
+        lines.append(
+            f"| {s['task']} | {s['case']} | {s['variant']} | {s.get('anchor', 'plain')} "
+            f"| {s['median_score_plain']:.4g} | {s['median_score_smoothed']:.4g} "
+            f"| {round(s['fraction_lower'] * n)}/{n} / {round(s['fraction_higher'] * n)}/{n} "
+            f"| {s['median_cpu_s_plain']:.2f} / {s['median_cpu_s_smoothed']:.2f} "
+            f"| {s['verdict']} |")
+    return "\n".join(lines) + "\n"
+
+
 def figure(summary: list[dict], path: str) -> None:
     import matplotlib
 
@@ -325,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ref-steps", type=int, default=3000)
     p.add_argument("--output", required=True, help="JSON (written after every run)")
     p.add_argument("--figure", default=None, help="PNG of the summary")
+    p.add_argument("--markdown", default=None, help="write the summary table (Markdown)")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--merge", nargs="*", default=None, metavar="JSON",
                    help="run nothing: merge the rows of these outputs (tasks run in "
@@ -343,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown task(s) {unknown}; registered: {list(TASKS)}")
     out = check_writable(args.output, "--output")
-    if args.figure:
-        check_writable(args.figure, "--figure")
+    for opt in ("figure", "markdown"):
+        if getattr(args, opt):
+            check_writable(getattr(args, opt), f"--{opt}")
     rows = json.loads(out.read_text())["rows"] if args.resume and out.exists() else []
     if args.merge is not None:
         names = []
@@ -374,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{s['verdict']}")
     if args.figure:
         figure(summary, args.figure)
+    if args.markdown:
+        from ase_gausslj.io import write_text
+
+        write_text(args.markdown, markdown(summary))
     return 0
 
 

@@ -241,7 +241,8 @@ def peptide_conformers(args, seed: int) -> list[dict]:
             flagged = [(e, *flips(mol, mol.positions, x)) for e, x in minima]
             valid = [e for e, c, i in flagged if not c and not i]
             best = min(flagged, default=(math.inf, [], []))
-            rows.append({"case": name, "variant": method, "smoothed": method == "smoothed",
+            rows.append({"case": f"{name} {cap:g} CPU-s", "variant": method,
+                         "smoothed": method == "smoothed",
                          "score": min(valid, default=math.inf), "cpu_s": cpu,
                          "score_tol": ENERGY_TOL,
                          "best_any": best[0], "best_to_cis": best[1],
