@@ -27,24 +27,32 @@ Tasks here (LJ, reduced units):
   sizes get a short reference (``reference_mala``) computed here and reported with its
   standard error.
 
-Adding a task (molecules: conformer search, clash repair)::
+* ``smc-default``: ``run_smc`` at every ``SMCOptions`` default except the path (the
+  Gaussian path vs the two mixtures): the measurement behind ``SMCOptions.path``.
+* ``peptide-conformers`` and ``clash-repair`` (OpenMM, amber14 + OBC2): in
+  ``when_to_smooth_molecules.py``, imported here when OpenMM is installed.
+
+The summary compares every smoothed variant with every unsmoothed one (``anchor``) of the
+same task and case; a row's ``score_tol`` (default 0) is the difference below which two
+scores tie. Adding a task::
 
     from when_to_smooth import task
 
-    @task("peptide-conformers")
-    def peptide(args, seed):
+    @task("my-task")
+    def mine(args, seed):
         ...
-        return [{"case": "chignolin", "variant": "plain", "smoothed": False,
+        return [{"case": "x", "variant": "plain", "smoothed": False,
                  "score": e_best, "cpu_s": cpu}, ...]
 
-and run ``python examples/when_to_smooth.py --tasks peptide-conformers --plugins mymod``
-(``--plugins`` imports modules that register tasks).
+and run ``python examples/when_to_smooth.py --tasks my-task --plugins mymod``
+(``--plugins`` imports modules that register tasks, into this script's registry).
 
-Example (what results/when_to_smooth/ holds)::
+Example (results/when_to_smooth/ holds one process per task, merged with ``--merge``;
+the commands are in docs/when-to-smooth.md)::
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/when_to_smooth.py \\
-        --seeds 0 1 2 --output results/when_to_smooth/when_to_smooth.json \\
-        --figure results/when_to_smooth/when_to_smooth.png
+        --tasks lj-bh smc-default --seeds 0 1 2 --output scratch/when_to_smooth.json \\
+        --figure scratch/when_to_smooth.png --markdown scratch/when_to_smooth.md
 """
 
 from __future__ import annotations
