@@ -314,14 +314,14 @@ def figure(summary: list[dict], path: str) -> None:
     d = [s["median_difference"] for s in summary]
     colors = ["tab:green" if "wins" in s["verdict"] else
               "tab:red" if "loses" in s["verdict"] else "tab:gray" for s in summary]
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(labels) + 1.2))
+    fig, ax = plt.subplots(figsize=(10.5, 0.28 * len(labels) + 1.6))
     y = np.arange(len(labels))
     ax.barh(y, d, color=colors)
     ax.set_xscale("symlog", linthresh=0.01)  # scores differ by task: eps gaps, eps/atom, bias
     ax.set_yticks(y, labels, fontsize=7)
     ax.axvline(0, color="k", lw=0.8)
     ax.invert_yaxis()
-    ax.set_xlabel("median paired (smoothed - plain) score, task units (< 0: smoothing better)")
+    ax.set_xlabel("median paired (smoothed - anchor) score, task units (< 0: smoothing better)")
     ax.set_title("When to smooth (green wins, red loses, grey tie; a zero bar in colour:\n"
                  "same score, faster/slower to the global minimum)", fontsize=9)
     fig.tight_layout()
