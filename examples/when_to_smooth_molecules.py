@@ -36,9 +36,7 @@ module when OpenMM is installed; RDKit is needed by the ETKDG anchor only):
 from __future__ import annotations
 
 import functools
-import importlib
 import math
-import pkgutil
 import time
 from dataclasses import dataclass
 
@@ -47,6 +45,14 @@ import openmm as mm
 import openmm.app as app
 import openmm.unit as unit
 from when_to_smooth import HERE, task
+
+from openmm_gausslj import (
+    homotopy_minimize_context,
+    schedule_widths,
+    search_conformers,
+    smooth_system,
+)
+from openmm_gausslj.molecules.stereo import check_l_trans, compare_stereo
 
 MOLECULES = {"aggfm": ("AGGFM", "ace-aggfm-nme.pdb"),
              "chignolin": ("GYDPETGTWG", "ace-gydpetgtwg-nme.pdb")}
@@ -57,23 +63,6 @@ ENERGY_TOL = 0.5        # kJ/mol: energies closer than this are a tie (quench to
 RMSD_TOL = 0.01         # nm: heavy-atom RMSDs closer than this are a tie
 BACKBONE = {"N", "H", "H1", "H2", "H3", "CA", "HA", "HA2", "HA3", "C", "O", "OXT", "CB"}
 KJ, NM = unit.kilojoule_per_mole, unit.nanometer
-
-
-@functools.cache
-def om(name: str):
-    """A public name of ``openmm_gausslj``: top level first, else the module defining it
-    (the package's layout is being regrouped; this finds the name wherever it lives)."""
-    import openmm_gausslj as pkg
-
-    try:
-        return getattr(pkg, name)
-    except AttributeError:
-        pass
-    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-        mod = importlib.import_module(info.name)
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise ImportError(f"openmm_gausslj has no {name!r}")
 
 
 @dataclass
@@ -96,7 +85,7 @@ def molecule(name: str) -> Molecule:
     system = app.ForceField(*FORCE_FIELD).createSystem(
         pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
     pos = np.asarray(pdb.positions.value_in_unit(NM))
-    sites = om("check_l_trans")(pdb.topology, pos)
+    sites = check_l_trans(pdb.topology, pos)
     heavy = np.array([a.index for a in pdb.topology.atoms() if a.element.symbol != "H"])
     return Molecule(name, seq, system, pdb.topology, pos, sites, heavy)
 
@@ -121,7 +110,7 @@ def minimize(ctx: mm.Context, pos, tol: float = QUENCH_TOL, maxiter: int = QUENC
 
 def flips(mol: Molecule, before, after) -> tuple[list[str], list[str]]:
     """Peptide bonds now cis and centres inverted, ``after`` against ``before``."""
-    rep = om("compare_stereo")(mol.sites, before, after)
+    rep = compare_stereo(mol.sites, before, after)
     return list(rep.to_cis), list(rep.inverted)
 
 
@@ -136,7 +125,7 @@ def heavy_rmsd(mol: Molecule, a: np.ndarray, b: np.ndarray) -> float:
 # ---------------------------------------------------------------- conformer search methods
 
 def _search(mol: Molecule, method: str, cap: float, seed: int) -> list[tuple[float, np.ndarray]]:
-    res = om("search_conformers")(
+    res = search_conformers(
         mol.system, mol.positions, method=method, budget=10**9, cpu_seconds=cap, seed=seed,
         topology=mol.topology, timestep=0.002, platform_properties={"Threads": "1"})
     return [(c.energy, c.positions) for c in res.conformers]
@@ -269,7 +258,7 @@ def folded_input(mol: Molecule, args) -> np.ndarray:
     start = min(found, key=lambda t: t[0])[1] if found else mol.positions
     # converged fully, so that a repair cannot end below the input by finishing its quench
     pos = minimize(cpu_context(mol.system), start, maxiter=0)[0]
-    om("check_l_trans")(mol.topology, pos, mol.sites)
+    check_l_trans(mol.topology, pos, mol.sites)
     with open(path, "w") as fh:
         app.PDBFile.writeFile(mol.topology, pos * NM, fh)
     return pos
@@ -335,18 +324,19 @@ def _repair_restrained(mol, xd, args):
 
 
 def _repair_homotopy(mol, xd, args, torsion: bool = False):
-    widths = om("schedule_widths")(args.repair_widths[0], args.repair_widths[1],
+    widths = schedule_widths(args.repair_widths[0], args.repair_widths[1],
                                    args.repair_stages - 1, "geometric")
     kw = {"torsion_width": 1.0} if torsion else {}
-    system = om("smooth_system")(mol.system, width=float(widths[0]), **kw)
+    system = smooth_system(mol.system, width=float(widths[0]), **kw)
     ctx = cpu_context(_restrained(system, xd, mol.heavy, args.restraint_k))
     ctx.setPositions(xd)
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = om("homotopy_minimize")(ctx, widths, tolerance=QUENCH_TOL, topology=mol.topology,
-                                      torsion_width_start=1.0 if torsion else None)
+        res = homotopy_minimize_context(ctx, widths, tolerance=QUENCH_TOL,
+                                        topology=mol.topology,
+                                        torsion_width_start=1.0 if torsion else None)
     x = _state(ctx)[0]
     info = {"homotopy_success": bool(getattr(res, "success", True)),
             "homotopy_warnings": [str(w.message)[:200] for w in caught],
