@@ -46,7 +46,7 @@ _EXPORTS: dict[str, str] = {
     "schedule_widths": "dynamics.schedules",
     "GaussLJState": "state",
     "max_width_for_system": "state",
-    "smoothed_force_indices": "state",
+    "smoothed_force_indices": "forces.expressions",
     "DEFAULT_GRID": "forces.table",
     "TABLE_NAME": "forces.table",
     "TableGrid": "forces.table",

@@ -25,7 +25,7 @@ import openmm.unit as unit
 from ase_gausslj.core.potential import lj_affine_coefficients
 
 from .contacts import core_contacts
-from .forces.expressions import WIDTH_PARAMETER
+from .forces.expressions import WIDTH_PARAMETER, smoothed_force_indices
 from .forces.lj_forms import BondLJ, PairLJ
 
 __all__ = ["R_CORE_PARAMETER", "ExactnessReport", "exactness_report", "pair_energy_difference",
@@ -109,8 +109,6 @@ def _bond_form(k: int, f: mm.CustomCompoundBondForce) -> BondLJ:
 
 
 def _forms(system: mm.System, parameter: str):
-    from .state import smoothed_force_indices
-
     pairs, bonds, r_core = [], [], None
     for k in smoothed_force_indices(system, parameter):
         f = system.getForce(k)

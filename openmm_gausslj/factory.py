@@ -272,7 +272,7 @@ def _record_r_core(force: mm.Force, r_core: float, width_parameter: str) -> None
     """Store ``r_core`` in a smoothed LJ force (unused by its expression) for the exactness
     check of a Context (:mod:`openmm_gausslj.exactness`), which sees only the System."""
     from .exactness import R_CORE_PARAMETER
-    from .state import uses_table
+    from .forces.expressions import uses_table
 
     if uses_table(force, width_parameter):
         force.addGlobalParameter(R_CORE_PARAMETER, float(r_core))

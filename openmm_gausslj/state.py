@@ -12,16 +12,15 @@ import math
 import openmm as mm
 import openmm.unit as unit
 
-from .forces.expressions import WIDTH_PARAMETER, coulomb_max_parameter, width_max_parameter
-from .forces.table import TABLE_NAME
+from .exactness import warn_if_inexact
+from .forces.expressions import (  # noqa: F401
+    WIDTH_PARAMETER,
+    coulomb_max_parameter,
+    smoothed_force_indices,
+    uses_table,
+    width_max_parameter,
+)
 from .inputs import coincident_pairs, width_nm
-
-
-def warn_if_inexact(context, parameter):  # noqa: D103 (late import: exactness imports state)
-    from .exactness import warn_if_inexact as check
-
-    return check(context, parameter, stacklevel=4)
-
 
 __all__ = [
     "GaussLJState",
@@ -30,19 +29,6 @@ __all__ = [
     "check_width_for_system",
     "check_no_coincident",
 ]
-
-
-def uses_table(force: mm.Force, parameter: str) -> bool:
-    if not isinstance(force, (mm.CustomNonbondedForce, mm.CustomCompoundBondForce)):
-        return False
-    names = {force.getGlobalParameterName(k) for k in range(force.getNumGlobalParameters())}
-    tables = {force.getTabulatedFunctionName(k) for k in range(force.getNumTabulatedFunctions())}
-    return parameter in names and TABLE_NAME in tables
-
-
-def smoothed_force_indices(system: mm.System, parameter: str = WIDTH_PARAMETER) -> list[int]:
-    """Indices of the forces of ``system`` built by :mod:`openmm_gausslj.forces.lj`."""
-    return [k for k in range(system.getNumForces()) if uses_table(system.getForce(k), parameter)]
 
 
 def _default(force: mm.Force, name: str) -> float:

@@ -21,10 +21,11 @@ import openmm.unit as unit
 from ase_gausslj.core.validation import count
 from ase_gausslj.schedules import check_non_increasing
 
+from ..exactness import warn_if_inexact
 from ..forces.expressions import WIDTH_PARAMETER
 from ..inputs import positive_int, scalar_float, width_nm
 from ..molecules.stereo_guard import DEFAULT_STEREO_GUARD, StereoGuard, guard_parameters
-from ..state import check_no_coincident, check_width_for_system, warn_if_inexact
+from ..state import check_no_coincident, check_width_for_system
 from .dispersal import StageResult, judge, snapshot, thermal_margin
 from .integrator import torsion_start
 from .switch_on import RAMP_STEPS, ramp_width

@@ -19,9 +19,10 @@ import openmm.unit as unit
 
 from ase_gausslj.core.validation import count
 
+from ..exactness import warn_if_inexact
 from ..forces.expressions import WIDTH_PARAMETER
 from ..inputs import positive_int, scalar_float
-from ..state import GaussLJState, check_width_for_system, warn_if_inexact
+from ..state import GaussLJState, check_width_for_system
 from .schedules import anneal_range, width_at
 from .switch_on import RAMP_FRICTION, RAMP_STEPS, SETTLE_STEPS, refuse_drude
 

@@ -15,6 +15,8 @@ Both terms are finite at ``r = 0`` (the table starts at ``x = 0``; the Coulomb t
 
 from __future__ import annotations
 
+import openmm as mm
+
 from ase_gausslj.core.potential import lj_affine_coefficients
 
 from .table import TABLE_NAME, TableGrid, series_coefficients
@@ -28,6 +30,8 @@ __all__ = [
     "coulomb_correction_expression",
     "coulomb_correction_terms",
     "ERFC_TABLE_NAME",
+    "uses_table",
+    "smoothed_force_indices",
     "ERFC_U_MAX",
     "coulomb_max_parameter",
     "SAFE_R",
@@ -172,3 +176,16 @@ def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) 
         f"-{ONE_4PI_EPS0!r}*{prefactor}*erfc({r}/(2*gwc))/{r}/{guard}; "
         f"gwc = max({width_parameter}, {_NAN_GUARD_FLOOR!r})"
     )
+
+
+def uses_table(force: mm.Force, parameter: str) -> bool:
+    if not isinstance(force, (mm.CustomNonbondedForce, mm.CustomCompoundBondForce)):
+        return False
+    names = {force.getGlobalParameterName(k) for k in range(force.getNumGlobalParameters())}
+    tables = {force.getTabulatedFunctionName(k) for k in range(force.getNumTabulatedFunctions())}
+    return parameter in names and TABLE_NAME in tables
+
+
+def smoothed_force_indices(system: mm.System, parameter: str = WIDTH_PARAMETER) -> list[int]:
+    """Indices of the forces of ``system`` built by :mod:`openmm_gausslj.forces.lj`."""
+    return [k for k in range(system.getNumForces()) if uses_table(system.getForce(k), parameter)]
