@@ -25,7 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from ase_gausslj.cli.common import EXIT_INTERRUPTED, nonneg_int, positive_int
-from ase_gausslj.io import check_writable, interruptible, scratch_path, write_json
+from ase_gausslj.io import (
+    check_writable,
+    interruptible,
+    scratch_path,
+    signals_as_interrupt,
+    write_json,
+)
 
 PAPER = {"gaussian": (-2.58, 0.06), "mixture": (-1.13, 0.07)}
 QUICK = {"epochs": 5, "n_train": 500, "n_val": 200, "n_test": 500}
@@ -180,7 +186,8 @@ def main(argv=None) -> int:
     }
     energies = {}
     runs_dir = _sibling(out, "_runs")
-    with interruptible() as stopped:
+    # SIGTERM (a scheduler's stop) ends the loop like Ctrl-C: the finished runs are written
+    with signals_as_interrupt() as sig, interruptible() as stopped:
         for seed in range(seeds):  # seeds outer: a partial run holds both paths
             for path in args.paths:
                 if stopped:
@@ -208,7 +215,9 @@ def main(argv=None) -> int:
     write_json(out, doc)
     print(doc["table_markdown"])
     _figure(fig_path, energies, gt.lj_energies)
-    return EXIT_INTERRUPTED if stopped else 0
+    if stopped:
+        return 128 + sig.signum if sig.signum else EXIT_INTERRUPTED
+    return 0
 
 
 if __name__ == "__main__":
