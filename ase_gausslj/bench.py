@@ -128,11 +128,11 @@ def bench_liquid(model, pos, box, rc, w, anchors=True):
     f = np.empty_like(pos)
     args_k = model.kernel_args(w)
     types = np.zeros(len(pos), dtype=np.int64)
-    e0, v0, av0 = np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3))
+    cut = kernels.Cutoff(rc * rc, 0, 0.0)
+    out = kernels.outputs(f)
 
     def smooth():
-        kernels.pairlist(pos, i, j, sh, rc * rc, 0, 0.0, types, 1, *args_k, f, e0, v0, av0,
-                         False, False)
+        kernels.pairlist(pos, i, j, sh, types, 1, cut, args_k, out)
 
     t_smooth = best_of(smooth)
     t_plain = best_of(lambda: kernels.plain_lj_pairlist(pos, i, j, sh, rc * rc, f))
@@ -182,14 +182,13 @@ def _kernel_timers(atoms, widths, rc):
     ext = _extend(pos, nl.ghost_src, nl.ghost_shift, len(pos) + nl.ghost_src.size)
     f_ext = np.empty_like(ext)
     f = np.empty_like(pos)
-    none1, none3 = np.zeros(0), np.zeros((0, 3, 3))
     timers = {"bare_lj_kernel": lambda: kernels.plain_lj_csr(ext, nl.start, nl.nbr, rc * rc,
                                                             f_ext)}
     for w in widths:
         args = model.kernel_args(w, rc)
         timers[f"kernel_w{w:g}"] = lambda args=args: csr_pairs(
-            pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types, 1, rc * rc, 1,
-            0.0, *args, f, none1, np.zeros((3, 3)), none3, False, False)
+            pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types, 1,
+            kernels.Cutoff(rc * rc, 1, 0.0), args, kernels.outputs(f))
     return timers
 
 

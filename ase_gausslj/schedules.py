@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .core.validation import check_finite_nonneg
+from .core.validation import check_finite_nonneg, count, positive
 
 __all__ = [
     "WidthSchedule",
@@ -64,19 +64,6 @@ def check_anneal_range(start, end, names: tuple[str, str] = ("width_start", "wid
             "removes smoothing"
         )
     return a, b
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _positive(value, name: str) -> float:
-    v = float(check_finite_nonneg(value, name))
-    if v <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
 
 
 class WidthSchedule:
@@ -138,7 +125,7 @@ class WidthSchedule:
         """
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
-        steps_per_width = _positive_int(steps_per_width, "steps_per_width")
+        steps_per_width = count(steps_per_width, "steps_per_width")
         k = step // steps_per_width
         return self._widths[k] if k < len(self._widths) else 0.0
 
@@ -165,7 +152,7 @@ class LinearSchedule(WidthSchedule):
     def __init__(self, start: float, n: int, stop: float = 0.0):
         start = float(check_finite_nonneg(start, "start"))
         stop = float(check_finite_nonneg(stop, "stop"))
-        n = _positive_int(n, "n")
+        n = count(n, "n")
         super().__init__(np.linspace(start, stop, n))
 
 
@@ -188,11 +175,11 @@ class GeometricSchedule(WidthSchedule):
     """
 
     def __init__(self, start: float = 1.0, factor: float = 0.95, floor: float = 0.025):
-        start = _positive(start, "start")
+        start = positive(start, "start")
         factor = float(check_finite_nonneg(factor, "factor"))
         if not 0.0 < factor < 1.0:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        floor = _positive(floor, "floor")
+        floor = positive(floor, "floor")
         n = 1 if floor > start else int(math.floor(math.log(floor / start) / math.log(factor)
                                                     + 1e-12)) + 1
         self.factor, self.floor = factor, floor
@@ -217,7 +204,7 @@ class CallableSchedule(WidthSchedule):
     def __init__(self, func: Callable[[int], float], n: int):
         if not callable(func):
             raise ValueError(f"func must be callable, got {func!r}")
-        n = _positive_int(n, "n")
+        n = count(n, "n")
         super().__init__([float(func(k)) for k in range(n)])
 
 
@@ -247,7 +234,7 @@ class PlateauSchedule(GeometricSchedule):
     def __init__(self, start: float = 1.0, factor: float = 0.95, floor: float = 0.025,
                  gtol: float = 1e-5):
         super().__init__(start, factor, floor)
-        self.gtol = _positive(gtol, "gtol")
+        self.gtol = positive(gtol, "gtol")
         self.reset()
 
     def reset(self) -> None:

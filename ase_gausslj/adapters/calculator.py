@@ -296,6 +296,7 @@ class GaussianLJ(Calculator):
             self._store_empty(atoms)
             return
         driver, sig = self._get_driver(atoms.numbers)
+        # the one width check of a calculation (the driver's unchecked entry points follow)
         width = check_width(self.parameters.width, "width",
                             maximum=self.parameters.width_max * float(np.min(sig)),
                             limit_name="width_max * the smallest sigma")
@@ -307,10 +308,10 @@ class GaussianLJ(Calculator):
         positions = atoms.positions  # the driver checks them (finite, (N, 3))
 
         if cutoff is None and not want_virial and not want_per_atom:
-            energy, forces = driver.energy_forces(positions, width)
+            energy, forces = driver._energy_forces_unchecked(positions, width)
             self._store(energy, forces)
             return
-        res = driver.compute(
+        res = driver._compute_unchecked(
             positions, width, cutoff=cutoff,
             cell=atoms.cell.array if periodic else None,
             pbc=atoms.pbc if periodic else None,

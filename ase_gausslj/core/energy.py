@@ -18,6 +18,7 @@ from . import kernels
 from .csr_kernels import csr_pairs
 from .defaults import R_CORE, WIDTH_MAX
 from .neighbors import check_cell, check_cutoff, check_pbc
+from .pair_terms import Cutoff, SliceArgs, outputs
 from .table import get_table
 from .validation import check_finite, check_finite_nonneg, check_positions, check_width
 from .verlet import CSRList, VerletList
@@ -26,10 +27,6 @@ __all__ = ["PairResult", "SmoothedLJ"]
 
 _EXACT_BELOW = 1e-8
 _CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
-# placeholders for outputs the kernels do not write when not asked for
-_NO_ATOMS = np.zeros(0)
-_NO_VIRIAL = np.zeros((3, 3))
-_NO_ATOM_VIRIALS = np.zeros((0, 3, 3))
 _NO_CELL = np.zeros((3, 3))
 
 
@@ -129,7 +126,7 @@ class SmoothedLJ:
             )
         return self.types
 
-    def _make_slices(self, width: float, cutoff: float | None):
+    def _make_slices(self, width: float, cutoff: float | None) -> SliceArgs:
         """Stacked per-type kernel arguments at this width (cached)."""
         nt = self.eps_ij.size
         red = width / self.sig_ij
@@ -147,53 +144,61 @@ class SmoothedLJ:
         # table's interpolation (its error, ~15 s relative at the kink, is under the
         # table's ~1e-7 there), so tiny widths reproduce width 0 exactly
         exact = width == 0.0 or bool(np.all(red < _EXACT_BELOW))
+        red = np.minimum(red, self.table.width_max)  # within rounding of it (checked above)
         prm = np.zeros((nt, 3))
         prm[:, 0] = self.eps_ij
         prm[:, 1] = 1.0 / self.sig_ij
         if exact:
-            seg = self.table.slice(0.0)
+            seg = self.table.slice_unchecked(0.0)
             coef = np.zeros((nt, 1, 4))
             ta = np.zeros((nt, 1))
             tb = np.zeros((nt, 1))
             ssc = np.zeros((nt, 3))
         else:
-            slices = [self.table.slice(float(w)) for w in red]
+            slices = [self.table.slice_unchecked(float(w)) for w in red]
             seg = slices[0]
             coef = np.ascontiguousarray(np.stack([s.coef for s in slices]))
             ta = np.ascontiguousarray(np.stack([s.tail_a for s in slices]))
             tb = np.ascontiguousarray(np.stack([s.tail_b for s in slices]))
             ssc = np.ascontiguousarray(np.stack([s.scalars for s in slices]))
-        args = (
-            exact, prm, coef, seg.seg_lo, seg.seg_inv_h, seg.seg_off, seg.seg_n,
-            seg.core, ssc, ta, tb,
+        args = SliceArgs(
+            exact=bool(exact), prm=prm, coef=coef, seg_lo=seg.seg_lo, seg_inv_h=seg.seg_inv_h,
+            seg_off=seg.seg_off, seg_n=seg.seg_n, core=seg.core, scalars=ssc, tail_a=ta,
+            tail_b=tb,
         )
         if cutoff is not None:
             # energy shift of each type at the cutoff (ASE smooth=False semantics)
             for t in range(nt):
-                e, _ = self.pair(np.array([cutoff]), width, t=t, _args=args)
+                e, _ = kernels.pair_values(np.array([float(cutoff)]), t, args)
                 prm[t, 2] = e[0]
         return args
 
-    def kernel_args(self, width: float, cutoff: float | None = None):
-        """Validated, cached kernel arguments for ``width`` (advanced use)."""
+    def kernel_args(self, width: float, cutoff: float | None = None) -> SliceArgs:
+        """Validated, cached :class:`~ase_gausslj.core.pair_terms.SliceArgs` for ``width``
+        (the kernels' argument; advanced use)."""
         return self._slices(check_width(width), None if cutoff is None else float(cutoff))
 
-    def pair(self, r, width: float, t: int = 0, _args=None):
+    def _kernel_args_unchecked(self, width: float) -> SliceArgs:
+        """:meth:`kernel_args` (no cutoff) for a float ``width`` its caller validated."""
+        return self._slices(width, None)
+
+    def pair(self, r, width: float, t: int = 0):
         """Pair energy and dV/dr of pair type ``t`` at distances ``r`` (no cutoff)."""
         r = np.ascontiguousarray(check_finite_nonneg(r, "r"), dtype=np.float64).ravel()
-        args = _args if _args is not None else self.kernel_args(width)
-        return kernels.pair_values(r, int(t), *args)
+        return kernels.pair_values(r, int(t), self.kernel_args(width))
 
     # -- sums -------------------------------------------------------------------------
     def energy_forces(self, positions, width: float):
         """Energy and forces, all pairs (the paper's setting); the lean hot path."""
+        return self._energy_forces_unchecked(positions, check_width(width))
+
+    def _energy_forces_unchecked(self, positions, width: float):
+        """:meth:`energy_forces` for a ``width`` its caller validated (``check_width``
+        once at the public boundary, e.g. the ASE calculator)."""
         pos = check_positions(positions)
         types = self._types_for(len(pos))
         forces = np.empty(pos.shape)
-        e = kernels.allpairs(
-            pos, types, self.nspec, *self._slices(check_width(width), None), forces,
-            _NO_ATOMS, _NO_VIRIAL, _NO_ATOM_VIRIALS, False, False,
-        )
+        e = kernels.allpairs_forces(pos, types, self.nspec, self._slices(width, None), forces)
         _check_result(e, forces, pos)
         return float(e), forces
 
@@ -241,38 +246,39 @@ class SmoothedLJ:
             Verlet-list skin (default 0.3 * max sigma); the list is rebuilt when an atom
             moved more than skin/2 or the cell changed.
         """
+        return self._compute_unchecked(
+            positions, check_width(width), cutoff=cutoff, cell=cell, pbc=pbc,
+            cutoff_mode=cutoff_mode, taper_start=taper_start, virial=virial,
+            per_atom=per_atom, skin=skin)
+
+    def _compute_unchecked(self, positions, width: float, *, cutoff=None, cell=None,
+                           pbc=None, cutoff_mode="none", taper_start=None, virial=False,
+                           per_atom=False, skin=None) -> PairResult:
+        """:meth:`compute` for a ``width`` its caller validated (positions and options
+        are still checked here: they arrive as given)."""
         pos = check_positions(positions)
-        width = check_width(width)
         n = len(pos)
         types = self._types_for(n)
         cutoff, cell, periodic, mode, ro2, skin = _check_compute_options(
             cutoff, cell, pbc, cutoff_mode, taper_start, skin
         )
         args = self._slices(width, cutoff if mode == 1 else None)
-        forces = np.empty((n, 3))
-        energies = np.zeros(n) if per_atom else np.zeros(0)
-        vir = np.zeros((3, 3))
-        avir = np.zeros((n, 3, 3)) if (per_atom and virial) else np.zeros((0, 3, 3))
-        want_atoms = bool(per_atom)
+        out = outputs(np.empty((n, 3)), np.zeros(n) if per_atom else None,
+                      np.zeros((3, 3)) if virial else None,
+                      np.zeros((n, 3, 3)) if (per_atom and virial) else None)
         if cutoff is None:
-            e = kernels.allpairs(
-                pos, types, self.nspec, *args, forces, energies, vir, avir,
-                want_atoms, bool(virial),
-            )
+            e = kernels.allpairs(pos, types, self.nspec, args, out)
         else:
             nl = self.neighbor_list(pos, cutoff, cell, periodic, skin, types)
-            e = csr_pairs(
-                pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types, self.nspec,
-                cutoff * cutoff, mode, ro2, *args, forces, energies, vir, avir, want_atoms,
-                bool(virial),
-            )
-        _check_result(e, forces, pos)
+            e = csr_pairs(pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types,
+                          self.nspec, Cutoff(cutoff * cutoff, mode, ro2), args, out)
+        _check_result(e, out.forces, pos)
         return PairResult(
             energy=float(e),
-            forces=forces,
-            energies=energies if per_atom else None,
-            virial=vir if virial else None,
-            atom_virials=avir if (per_atom and virial) else None,
+            forces=out.forces,
+            energies=out.energies if per_atom else None,
+            virial=out.virial if virial else None,
+            atom_virials=out.atom_vir if (per_atom and virial) else None,
         )
 
     def neighbor_list(self, pos, cutoff, cell, periodic, skin=None, types=None) -> CSRList:
@@ -291,14 +297,17 @@ class SmoothedLJ:
 
     def batch_energy_forces(self, positions, width: float):
         """All-pairs energies (R,) and forces (R, N, 3) for replicas (R, N, 3)."""
+        return self._batch_unchecked(positions, check_width(width))
+
+    def _batch_unchecked(self, positions, width: float):
+        """:meth:`batch_energy_forces` for a ``width`` its caller validated."""
         pos = check_positions(positions, batched=True)
-        width = check_width(width)
         r, n, _ = pos.shape
         types = self._types_for(n)
         args = self._slices(width, None)
         energies = np.empty(r)
         forces = np.empty((r, n, 3))
-        kernels.allpairs_batch(pos, types, self.nspec, *args, energies, forces)
+        kernels.allpairs_batch(pos, types, self.nspec, args, energies, forces)
         _check_result(float(np.add.reduce(energies)), forces, pos)
         return energies, forces
 

@@ -52,12 +52,12 @@ from .closed_forms import (
     heat_series,
     kink_array,
     kink_coefficients,
-    kink_eval,  # noqa: F401  (re-exported: it lived here before closed_forms)
     lj_affine_coefficients,
     tail_coefficients,
 )
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
-from .kernels import N_RSEG, pair_values
+from .kernels import pair_values
+from .pair_terms import N_RSEG, SliceArgs
 from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
 from .validation import check_finite_nonneg, check_r_core, check_width
 
@@ -338,6 +338,10 @@ class SmoothedLJTable:
         """The 1-D table at reduced ``width`` (cached; ~50 us to build)."""
         return self._slice_cache(self.check_width(width))
 
+    def slice_unchecked(self, width: float) -> TableSlice:
+        """:meth:`slice` for a float ``width`` in ``[0, width_max]`` its caller validated."""
+        return self._slice_cache(width)
+
     def _make_slice(self, w: float) -> TableSlice:
         if w == 0.0:
             v = self.values[0]
@@ -390,11 +394,12 @@ class SmoothedLJTable:
 
 
 def _slice_eval_array(x, sl: TableSlice):
-    prm = np.array([[1.0, 1.0, 0.0]])
-    return pair_values(
-        x, 0, False, prm, sl.coef[None], sl.seg_lo, sl.seg_inv_h, sl.seg_off, sl.seg_n,
-        sl.core, sl.scalars[None], sl.tail_a[None], sl.tail_b[None],
+    sa = SliceArgs(
+        exact=False, prm=np.array([[1.0, 1.0, 0.0]]), coef=sl.coef[None], seg_lo=sl.seg_lo,
+        seg_inv_h=sl.seg_inv_h, seg_off=sl.seg_off, seg_n=sl.seg_n, core=sl.core,
+        scalars=sl.scalars[None], tail_a=sl.tail_a[None], tail_b=sl.tail_b[None],
     )
+    return pair_values(x, 0, sa)
 
 
 @nb.njit(cache=True, parallel=True)

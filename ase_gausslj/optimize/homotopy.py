@@ -16,7 +16,6 @@ References
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..core.defaults import R_CORE, WIDTH_MAX
-from ..core.validation import check_positions, check_width
+from ..core.validation import check_positions, check_width, count, positive
 from ..defaults import HOMOTOPY, HOMOTOPY_OPTIMIZERS
 from ..io import interruptible
 from ..schedules import GeometricSchedule, PlateauSchedule, WidthSchedule, as_schedule
@@ -39,7 +38,6 @@ from .local import (
     lj_potential,
     resolve_minimizer,
 )
-from .local import adam as _adam  # noqa: F401  (historical private name, used by tests)
 from .results import HomotopyResult, StageRecord
 
 __all__ = [
@@ -89,19 +87,6 @@ class _Plan:
     minimizer: str | None  # None until the objective is known (see resolve_minimizer)
 
 
-def _count(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _positive(value, name: str) -> float:
-    v = float(value)
-    if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
 def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_steps, gtol, lr,
              patience, lr_factor, minimizer, length=1.0, r_core=R_CORE) -> _Plan:
     """Fill protocol defaults and check every option once."""
@@ -110,7 +95,7 @@ def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_step
     for name, val in (("max_steps", max_steps), ("steps_per_width", steps_per_width),
                       ("final_steps", final_steps)):
         if val is not None:
-            _count(val, name)
+            count(val, name)
     if protocol in ("paper", "budget"):
         optimizer = optimizer or "adam"
         lr = PAPER["lr"] if lr is None else lr
@@ -146,8 +131,8 @@ def _resolve(protocol, optimizer, widths, max_steps, steps_per_width, final_step
     if not 0.0 < float(lr_factor) <= 1.0:
         raise ValueError(f"lr_factor must be in (0, 1], got {lr_factor!r}")
     return _Plan(protocol, optimizer, schedule, int(max_steps), int(steps_per_width),
-                 int(final_steps), _positive(gtol, "gtol"), _positive(lr, "lr"),
-                 _count(patience, "patience", 0), float(lr_factor),
+                 int(final_steps), positive(gtol, "gtol"), positive(lr, "lr"),
+                 count(patience, "patience", 0), float(lr_factor),
                  None if minimizer in (None, "auto") else check_minimizer(minimizer))
 
 

@@ -10,20 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.defaults import R_CORE, WIDTH_LIMIT
-from ..core.validation import check_width
+from ..core.validation import check_width, count
 from ..schedules import check_anneal_range
 
 __all__ = ["PATHS", "MUTATIONS", "SMCOptions"]
 
 PATHS = ("gaussian", "mixture-linear", "mixture-geometric", "gaussian-adaptive")
 MUTATIONS = ("ula", "mala")
-
-
-def _count(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return int(value)
 
 
 def _real(name: str, value, lo: float, hi: float, *, lo_open: bool, hi_open: bool) -> float:
@@ -141,9 +134,9 @@ class SMCOptions:
                 raise ValueError(f"{name} must be True or False, got {value!r}")
         for name, minimum in (("n_replicas", 1), ("n_steps", 1), ("n_burnin", 0),
                               ("moves_per_level", 1), ("final_moves", 0)):
-            _count(name, getattr(self, name), minimum)
+            count(getattr(self, name), name, minimum)
         if self.seed is not None:
-            _count("seed", self.seed, 0)
+            count(self.seed, "seed", 0)
         inf = math.inf
         for name, lo, hi, lo_open, hi_open in (
             ("step_size", 0.0, inf, True, True), ("prior_std", 0.0, inf, True, True),

@@ -192,15 +192,22 @@ class LJClusterTarget:
             serial = r * n * (n - 1) // 2 < SERIAL_PAIRS
             if self._one_species_lj():
                 # one species: the fused width-0 loop of core.batch (~2x the general one)
-                from ..core.batch import batch_energy_forces  # noqa: PLC0415
+                from ..core.batch import batch_energy_forces_unchecked  # noqa: PLC0415
 
-                e, f = batch_energy_forces(self.backend, xb, width,
-                                           threads=1 if serial else _max_threads())
-            elif serial:
-                with _numba_threads(1):
-                    e, f = self.backend.batch_energy_forces(xb, width)
+                e, f = batch_energy_forces_unchecked(self.backend, xb, width,
+                                                     threads=1 if serial else _max_threads())
             else:
-                e, f = self.backend.batch_energy_forces(xb, width)
+                from ..core.energy import SmoothedLJ  # noqa: PLC0415
+
+                # a SmoothedLJ skips its own width check (done above); any other backend
+                # gets the public call
+                batch = (self.backend._batch_unchecked if isinstance(self.backend, SmoothedLJ)
+                         else self.backend.batch_energy_forces)
+                if serial:
+                    with _numba_threads(1):
+                        e, f = batch(xb, width)
+                else:
+                    e, f = batch(xb, width)
             e, g = np.asarray(e, dtype=np.float64), -np.asarray(f, dtype=np.float64)
         return (float(e[0]), g[0]) if single else (e, g)
 

@@ -15,7 +15,7 @@ from ase_gausslj.adapters.calculator import GaussianLJ
 from ase_gausslj.adapters.optimizers import GaussianHomotopy
 from ase_gausslj.cli.homotopy import add_cli
 from ase_gausslj.optimize.homotopy import PAPER, homotopy_minimize
-from ase_gausslj.optimize.local import adam as _adam
+from ase_gausslj.optimize.local import adam
 from ase_gausslj.optimize.multistart import multistart
 from ase_gausslj.parallel import process_pool
 from ase_gausslj.schedules import ExplicitSchedule, PlateauSchedule
@@ -58,7 +58,7 @@ def test_adam_is_torch_adam():
     # Adam on f(x) = 0.5 |x|^2 against a hand-written reference loop (torch formulas)
     fg = lambda x: (0.5 * float(x @ x), x.copy())  # noqa: E731
     x0 = np.array([1.0, -2.0, 0.5])
-    xb, eb, gn, steps, nev, trig = _adam(fg, x0, lr=0.1, steps=5, patience=1000,
+    xb, eb, gn, steps, nev, trig = adam(fg, x0, lr=0.1, steps=5, patience=1000,
                                          lr_factor=0.1, gtol=1e-12)
     x, m, v = x0.copy(), np.zeros(3), np.zeros(3)
     traj = [x.copy()]
@@ -76,13 +76,13 @@ def test_adam_is_torch_adam():
 def test_adam_plateau_and_trigger():
     # constant-gradient plane: energy always improves -> no LR drop; trigger never fires
     fg = lambda x: (float(x.sum()), np.ones_like(x))  # noqa: E731
-    xb, _, _, steps, _, trig = _adam(fg, np.zeros(2), lr=0.1, steps=50, patience=3,
+    xb, _, _, steps, _, trig = adam(fg, np.zeros(2), lr=0.1, steps=50, patience=3,
                                      lr_factor=0.1, gtol=1e-5)
     assert steps == 50 and not trig
     np.testing.assert_allclose(xb, -0.1 * 50 * np.ones(2), rtol=1e-6)
     # already at the minimum: the trigger fires before any step
     fg0 = lambda x: (float(x @ x), 2 * x)  # noqa: E731
-    *_, steps, nev, trig = _adam(fg0, np.zeros(2), lr=0.1, steps=50, patience=3,
+    *_, steps, nev, trig = adam(fg0, np.zeros(2), lr=0.1, steps=50, patience=3,
                                  lr_factor=0.1, gtol=1e-5)
     assert trig and steps == 0 and nev == 1
 

@@ -4,7 +4,7 @@
 by :func:`kernel_args` and passed whole to the compiled loops (no positional tuples).
 
 Note on ``cache=True``: numba invalidates a cached function only when its own file
-changes, not when a callee in another module (``core.kernels.allpairs``) does; after an
+changes, not when a callee in another module (``core.kernels.allpairs_forces``) does; after an
 edit of the kernels, clear ``__pycache__/*.nbi|*.nbc`` of this package (the tests compare
 these functions with ``SmoothedLJ.energy_gradient`` and catch a stale cache).
 """
@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from ...core.kernels import allpairs
+from ...core.kernels import SliceArgs, allpairs_forces
 
 __all__ = ["NORMS", "PairArgs", "KernelArgs", "kernel_args", "energy_grad", "gnorm"]
 
@@ -27,20 +27,9 @@ NORMS = {"max": 0, "rms": 1, "l2": 2, "atom": 3}
 _DEFAULT_POTENTIAL = None
 
 
-class PairArgs(NamedTuple):
-    """The pair terms of one width, in the order of ``core.kernels.allpairs``."""
-
-    exact: bool        # width 0: the analytic regularized LJ
-    prm: np.ndarray    # per pair type: (eps, 1/sigma, energy shift)
-    coef: np.ndarray   # table coefficients of the width's slice
-    seg_lo: np.ndarray
-    seg_inv_h: np.ndarray
-    seg_off: np.ndarray
-    seg_n: np.ndarray
-    core: np.ndarray   # affine core: (c0, c1, core radius in sigma)
-    scalars: np.ndarray
-    tail_a: np.ndarray
-    tail_b: np.ndarray
+#: The pair terms of one width: the core's named kernel argument (built and cached by
+#: ``SmoothedLJ.kernel_args``, every array C-contiguous).
+PairArgs = SliceArgs
 
 
 class KernelArgs(NamedTuple):
@@ -77,8 +66,7 @@ def kernel_args(potential, width: float, n_atoms: int) -> KernelArgs:
         Number of atoms (checked against per-atom parameters).
     """
     pot = _default_potential() if potential is None else potential
-    raw = tuple(pot.kernel_args(width))
-    pair = PairArgs(bool(raw[0]), *(np.ascontiguousarray(a) for a in raw[1:]))
+    pair = pot.kernel_args(width)
     if pot.types is None:
         types = np.zeros(n_atoms, dtype=np.int64)
     else:
@@ -148,9 +136,7 @@ def energy_grad(x, g, ka):
     if p.exact and ka.nspec == 1:
         return _exact_single(x, g, p.prm[0, 0], p.prm[0, 1], p.core[0], p.core[1], p.core[2])
     f = g.reshape((-1, 3))
-    e = allpairs(x.reshape((-1, 3)), ka.types, ka.nspec, p.exact, p.prm, p.coef, p.seg_lo,
-                 p.seg_inv_h, p.seg_off, p.seg_n, p.core, p.scalars, p.tail_a, p.tail_b, f,
-                 np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3)), False, False)
+    e = allpairs_forces(x.reshape((-1, 3)), ka.types, ka.nspec, p, f)
     for i in range(g.size):
         g[i] = -g[i]
     return e
