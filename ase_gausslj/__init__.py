@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "smoothed_lj": "ase_gausslj.core.potential",
     "smoothed_lj_dwidth": "ase_gausslj.core.potential",
     "SmoothedLJTable": "ase_gausslj.core.table",
-    "TableSlice": "ase_gausslj.core.table",
+    "TableSlice": "ase_gausslj.core.slices",
     "get_table": "ase_gausslj.core.table",
     "BHOptions": "ase_gausslj.optimize.options",
     "GlobalOptResult": "ase_gausslj.optimize.results",

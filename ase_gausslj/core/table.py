@@ -30,7 +30,9 @@ Layout
 A slice at width ``s`` (one per pair type and width) is built by 8-point Lagrange
 interpolation of the nodal values ``V`` and ``dV/dr`` along the width axis, then stored as
 per-interval cubic Hermite coefficients: the force is the exact derivative of the
-interpolated energy (C1 in r), so MD at fixed width conserves energy.
+interpolated energy (C1 in r), so MD at fixed width conserves energy. The slice itself
+and its construction from nodal values live in :mod:`.slices`; this module builds the
+2-D grid (layout, nodal values, disk cache) and hands out slices.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ import hashlib
 import math
 import os
 import time
-from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
@@ -56,12 +57,12 @@ from .closed_forms import (
     tail_coefficients,
 )
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
-from .kernels import pair_values
-from .pair_terms import N_RSEG, SliceArgs
+from .pair_terms import N_RSEG
 from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
+from .slices import TableSlice, hermite_coefficients, lagrange_weights, r_cubic, slice_eval
 from .validation import check_finite_nonneg, check_r_core, check_width
 
-__all__ = ["SmoothedLJTable", "TableSlice", "get_table"]
+__all__ = ["SmoothedLJTable", "get_table"]
 
 # bump _VERSION when the node values' definition changes in a way the cache key below
 # does not see (the key already holds the grid, quadrature, fade and tail settings)
@@ -71,79 +72,6 @@ _NODE_TAIL_TERMS = 80  # terms of the heat-kernel series at far nodes (stops whe
 # r segments: [0, r_core - 0.1, r_core + 0.1, max(2.5, ..), 6, r_max] and their spacings
 _R_SPACING = (0.003, 5e-4, 0.0015, 0.01, 0.05)
 _W_C = 0.005  # width grid s_k = c (exp(k d) - 1)
-
-
-@dataclass(frozen=True)
-class TableSlice:
-    """The smoothed potential at one reduced width, as arrays the numba kernels take.
-
-    ``coef[i]`` holds the cubic ``c0 + t (c1 + t (c2 + t c3))`` of interval ``i`` in the
-    local coordinate ``t`` in [0, 1); segment ``k`` spans ``[seg_lo[k], seg_lo[k+1])`` with
-    ``seg_n[k]`` intervals starting at row ``seg_off[k]``. Segment 0 holds the remainder
-    ``V - a - b M_sig(r)`` and segment 1 the remainder ``V - K_sig(r)`` (see module
-    docstring), with ``core = (a, b, r_core, c2, c3)`` and
-    ``scalars = (sqrt(2) * width, c2 k(width), c3 k(width))``, where
-    ``k(s) = exp(-(s / 0.05)^2)`` fades the kink subtraction out at widths where the
-    kink is resolved by the grid anyway (and where ``K`` would grow like ``s^3``).
-
-    The layout arrays hold the table's ``N_RSEG`` r segments first, then three segments
-    uniform in ``r^2`` (bounds ``seg_lo[N_RSEG + 1:]``, rows after the r rows) covering
-    ``[seg_lo[2]^2, r_max^2)``, where the cubic is in ``r^2`` and holds ``V`` itself: the
-    kernels look the common pairs up there (no square root, no division).
-    """
-
-    width: float
-    coef: np.ndarray
-    seg_lo: np.ndarray
-    seg_inv_h: np.ndarray
-    seg_off: np.ndarray
-    seg_n: np.ndarray
-    core: np.ndarray
-    scalars: np.ndarray
-    tail_a: np.ndarray
-    tail_b: np.ndarray
-
-
-def _hermite_coefficients(v, dv, seg_lo, seg_n):
-    """Per-interval cubic Hermite coefficients from nodal values and slopes."""
-    rows = []
-    start = 0
-    for k in range(seg_n.size):
-        n = int(seg_n[k])
-        h = (seg_lo[k + 1] - seg_lo[k]) / n
-        v0 = v[start : start + n]
-        v1 = v[start + 1 : start + n + 1]
-        d0 = dv[start : start + n] * h
-        d1 = dv[start + 1 : start + n + 1] * h
-        c = np.empty((n, 4))
-        c[:, 0] = v0
-        c[:, 1] = d0
-        c[:, 2] = 3.0 * (v1 - v0) - 2.0 * d0 - d1
-        c[:, 3] = 2.0 * (v0 - v1) + d0 + d1
-        rows.append(c)
-        start += n + 1
-    return np.ascontiguousarray(np.concatenate(rows))
-
-
-def _r_cubic(r, coef, seg_lo, seg_inv_h, seg_off, seg_n):
-    """Value and r-derivative of the r cubics at ``r >= seg_lo[2]`` (where they hold V)."""
-    k = np.clip(np.searchsorted(seg_lo, r, side="right") - 1, 2, seg_n.size - 1)
-    u = (r - seg_lo[k]) * seg_inv_h[k]
-    i = np.minimum(u.astype(np.int64), seg_n[k] - 1)
-    f = u - i
-    c = coef[seg_off[k] + i]
-    v = c[:, 0] + f * (c[:, 1] + f * (c[:, 2] + f * c[:, 3]))
-    dv = (c[:, 1] + f * (2.0 * c[:, 2] + 3.0 * f * c[:, 3])) * seg_inv_h[k]
-    return v, dv
-
-
-def _lagrange_weights(nodes, x):
-    w = np.ones(nodes.size)
-    for j in range(nodes.size):
-        for m in range(nodes.size):
-            if m != j:
-                w[j] *= (x - nodes[m]) / (nodes[j] - nodes[m])
-    return w
 
 
 class SmoothedLJTable:
@@ -352,16 +280,16 @@ class SmoothedLJTable:
             p = self.order
             j0 = min(max(j - (p // 2 - 1), 0), x.size - p)
             idx = slice(j0, j0 + p)
-            lw = _lagrange_weights(x[idx], w)
+            lw = lagrange_weights(x[idx], w)
             v = lw @ self._v_ext[idx]
             dv = lw @ self._dv_ext[idx]
-        coef = _hermite_coefficients(v, dv, self.seg_lo, self.seg_n)
+        coef = hermite_coefficients(v, dv, self.seg_lo, self.seg_n)
         # the r^2 rows: the r cubic's value and slope at the r^2 nodes (dV/d(r^2) =
         # V'/2r), interpolated again; both grids are fine, so the two errors stay of the
         # r table's size (tests/core/test_table.py checks the result against quadrature)
         r = self._sq_nodes
-        vs, dvs = _r_cubic(r, coef, self.seg_lo, self.seg_inv_h, self.seg_off, self.seg_n)
-        sq = _hermite_coefficients(vs, dvs / (2.0 * r), self.layout_lo[N_RSEG + 1 :],
+        vs, dvs = r_cubic(r, coef, self.seg_lo, self.seg_inv_h, self.seg_off, self.seg_n)
+        sq = hermite_coefficients(vs, dvs / (2.0 * r), self.layout_lo[N_RSEG + 1 :],
                                    self.layout_n[N_RSEG:])
         ta, tb = tail_coefficients(w, TAIL_TERMS)
         return TableSlice(
@@ -387,19 +315,10 @@ class SmoothedLJTable:
         for wv in np.unique(wb):
             mask = wb == wv
             sl = self.slice(float(wv))
-            v, dv = _slice_eval_array(np.ascontiguousarray(rb[mask]), sl)
+            v, dv = slice_eval(np.ascontiguousarray(rb[mask]), sl)
             out_v[mask] = v
             out_dv[mask] = dv
         return out_v, out_dv
-
-
-def _slice_eval_array(x, sl: TableSlice):
-    sa = SliceArgs(
-        exact=False, prm=np.array([[1.0, 1.0, 0.0]]), coef=sl.coef[None], seg_lo=sl.seg_lo,
-        seg_inv_h=sl.seg_inv_h, seg_off=sl.seg_off, seg_n=sl.seg_n, core=sl.core,
-        scalars=sl.scalars[None], tail_a=sl.tail_a[None], tail_b=sl.tail_b[None],
-    )
-    return pair_values(x, 0, sa)
 
 
 @nb.njit(cache=True, parallel=True)
