@@ -62,9 +62,9 @@ class SmoothedLJ:
     -----
     Table slices (one per pair type and width) are cached, so annealing the width costs
     ~0.2-0.5 ms per new width (measured 0.44 ms), never a table rebuild. ``width == 0``
-    uses the analytic regularized LJ (exact, no table), and so do reduced widths below 1e-8, where it is
-    closer to ``V_s`` than the table's interpolation (so a tiny width gives width 0's
-    result to ~1e-9, not the table's ~1e-7).
+    uses the analytic regularized LJ (exact, no table), and so do reduced widths below
+    1e-8, where it is closer to ``V_s`` than the table's interpolation (so a tiny width
+    gives width 0's result to ~1e-9, not the table's ~1e-7).
     """
 
     def __init__(
