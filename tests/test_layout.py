@@ -147,3 +147,13 @@ def test_module_and_function_sizes():
                     long_functions.append((f"{name}.{node.name}", n))
     assert not long_modules, f"modules over {MODULE_LINES} lines: {long_modules}"
     assert not long_functions, f"functions over {FUNCTION_BODY_LINES} lines: {long_functions}"
+
+
+def test_module_map_is_current():
+    # docs/modules.md lists every module; a moved or new module must show up there
+    import subprocess
+    import sys
+
+    rc = subprocess.run([sys.executable, str(ROOT / "docs" / "gen_modules.py"), "--check"],
+                        check=False).returncode
+    assert rc == 0, "docs/modules.md is stale: run python docs/gen_modules.py"
