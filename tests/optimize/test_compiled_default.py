@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from lj_reference import numpy_lj
 
 from ase_gausslj.core.energy import SmoothedLJ
 from ase_gausslj.optimize import basinhopping
@@ -21,19 +22,6 @@ from ase_gausslj.optimize.local import lj_potential, resolve_minimizer
 from ase_gausslj.optimize.quench import CompiledQuench, SmoothedQuench
 
 LJ13_GM = -44.326801
-
-
-def numpy_lj(x, width=0.0):
-    """Independent all-pairs LJ (no core; the clusters here stay bound)."""
-    assert width == 0.0
-    pos = np.asarray(x, dtype=float).reshape(-1, 3)
-    d = pos[:, None] - pos[None]
-    r = np.linalg.norm(d, axis=-1)
-    np.fill_diagonal(r, np.inf)
-    e = 0.5 * np.sum(4 * (r**-12 - r**-6))
-    coef = -48 * r**-14 + 24 * r**-8
-    return float(e), (coef[:, :, None] * d).sum(axis=1).ravel()
-
 
 def test_resolve_minimizer_picks_compiled_only_for_smoothed_lj():
     pot = SmoothedLJ()

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from lj_reference import numpy_lj
 from scipy.optimize import minimize
 
 from ase_gausslj.core.energy import SmoothedLJ
@@ -21,18 +22,6 @@ from ase_gausslj.optimize.moves import Metropolis, RandomDisplacement
 from ase_gausslj.optimize.quench import CompiledQuench, HomotopyQuench, PlainQuench
 
 Z = 4.5  # binomial tolerance in standard deviations (false alarm ~1e-5 per test)
-
-
-def numpy_lj(x, width=0.0):
-    """Independent all-pairs LJ, energy and gradient (reduced units)."""
-    pos = np.asarray(x, dtype=float).reshape(-1, 3)
-    d = pos[:, None] - pos[None]
-    r = np.linalg.norm(d, axis=-1)
-    np.fill_diagonal(r, np.inf)
-    e = 0.5 * np.sum(4 * (r**-12 - r**-6))
-    coef = -48 * r**-14 + 24 * r**-8
-    return float(e), (coef[:, :, None] * d).sum(axis=1).ravel()
-
 
 class Recorder:
     """A callback that records every Metropolis decision ``(dE, accepted)``."""
