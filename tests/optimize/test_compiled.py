@@ -339,3 +339,13 @@ def test_lbfgs_backend_plugs_into_local():
     assert res.grad_norm <= 1e-5
     with pytest.raises(TypeError, match="LJObjective"):
         lbfgs_backend(lambda v: lj_numpy(v), x0, steps=10, gtol=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 38, 55])
+def test_guard_median_is_numpys(n):
+    from ase_gausslj.optimize.compiled.quench import _median
+
+    rng = np.random.default_rng(n)
+    for v in (rng.normal(size=n), np.round(rng.normal(size=n), 1)):  # ties too
+        col = np.ascontiguousarray(np.stack([v, v, v], axis=1))[:, 1]  # a strided column
+        assert _median(col) == np.median(v)

@@ -47,6 +47,25 @@ def quench_args(potential, widths, n_atoms: int, *, gtol: float, width_gtol: flo
 
 
 @nb.njit(cache=True)
+def _median(values):
+    """``np.median`` of a short vector, by insertion sort.
+
+    The same value as ``np.median`` (the mean of the two middle values for even sizes);
+    numba compiles it in ~0.3 s where its ``np.median`` takes ~2 s of a first run.
+    """
+    s = values.copy()
+    for i in range(1, s.size):
+        key = s[i]
+        j = i - 1
+        while j >= 0 and s[j] > key:
+            s[j + 1] = s[j]
+            j -= 1
+        s[j + 1] = key
+    m = s.size // 2
+    return s[m] if s.size % 2 else 0.5 * (s[m - 1] + s[m])
+
+
+@nb.njit(cache=True)
 def guard(x, radius, normals):
     """The evaporation guard, in place on flat ``x``; returns the number of atoms moved.
 
@@ -60,7 +79,7 @@ def guard(x, radius, normals):
     n = pos.shape[0]
     centre = np.empty(3)
     for c in range(3):
-        centre[c] = np.median(pos[:, c])
+        centre[c] = _median(pos[:, c])
     escaped = np.zeros(n, dtype=np.bool_)
     n_moved = 0
     for a in range(n):
