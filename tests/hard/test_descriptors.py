@@ -61,3 +61,30 @@ def test_descriptor_is_rotation_and_permutation_invariant():
 def test_bad_positions_are_refused():
     with pytest.raises(ValueError, match="x"):
         descriptor(np.zeros((4, 2)))
+
+
+def test_fast_fractions_agree_with_the_full_cna():
+    rng = np.random.default_rng(3)
+    for x in (icosahedron13(), fcc_block(2), fcc_block(3) + rng.normal(scale=0.05,
+                                                                     size=(108, 3))):
+        sig = cna_signatures(x)
+        total = sum(sig.values())
+        f = cna_fractions(x)
+        for key in ("555", "421", "422"):
+            assert f[key] == pytest.approx(sig.get(key, 0) / total)
+
+
+def test_global_q_harmonics_equal_the_pair_form():
+    # the same sum by the addition theorem: mean of P_l over all pairs of bond directions
+    from scipy.special import eval_legendre
+
+    from ase_gausslj.optimize.hard.descriptors import bonds
+
+    rng = np.random.default_rng(4)
+    x = fcc_block(2) + rng.normal(scale=0.05, size=(32, 3))
+    b = bonds(x)
+    d = x[b[:, 1]] - x[b[:, 0]]
+    u = np.vstack([d, -d]) / np.linalg.norm(np.vstack([d, -d]), axis=1)[:, None]
+    for ell in (4, 6):
+        ref = np.sqrt(eval_legendre(ell, np.clip(u @ u.T, -1, 1)).mean())
+        assert global_q(x, ell) == pytest.approx(ref, rel=1e-10)

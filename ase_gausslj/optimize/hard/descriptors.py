@@ -22,7 +22,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from scipy.special import eval_legendre
+from scipy.special import eval_legendre, sph_harm_y
 
 __all__ = ["BOND_CUTOFF", "bonds", "coordination", "cna_signatures", "cna_fractions",
            "local_q", "global_q", "descriptor", "motif", "MOTIFS"]
@@ -98,10 +98,28 @@ def cna_signatures(x: np.ndarray, cutoff: float = BOND_CUTOFF) -> Counter:
 
 
 def cna_fractions(x: np.ndarray, cutoff: float = BOND_CUTOFF) -> dict[str, float]:
-    """Fractions of bonded pairs with signatures 555, 421, 422 (and the rest, 'other')."""
-    sig = cna_signatures(x, cutoff)
-    total = max(sum(sig.values()), 1)
-    out = {key: sig.get(key, 0) / total for key in ("555", "421", "422")}
+    """Fractions of bonded pairs with signatures 555, 421, 422 (and the rest, 'other').
+
+    Vectorized over bonds (adjacency-matrix products), for use inside a search:
+    ``555`` is five common neighbours in a five-ring (2-regular on five nodes), ``421``
+    four with two disjoint bonds, ``422`` four with two bonds sharing an atom.
+    """
+    x = _positions(x)
+    b = bonds(x, cutoff)
+    if len(b) == 0:
+        return {"555": 0.0, "421": 0.0, "422": 0.0, "other": 1.0}
+    a = np.zeros((len(x), len(x)))
+    a[b[:, 0], b[:, 1]] = a[b[:, 1], b[:, 0]] = 1.0
+    common = a[b[:, 0]] * a[b[:, 1]]          # (bonds, N): the common neighbours
+    deg = (common @ a) * common               # bonds of each common neighbour among them
+    j = common.sum(axis=1)
+    k = deg.sum(axis=1) / 2
+    dmax = deg.max(axis=1)
+    total = len(b)
+    out = {"555": float(np.sum((j == 5) & (k == 5) & (dmax == 2) & (deg.min(axis=1,
+                 initial=2, where=common > 0) == 2))) / total,
+           "421": float(np.sum((j == 4) & (k == 2) & (dmax == 1))) / total,
+           "422": float(np.sum((j == 4) & (k == 2) & (dmax == 2))) / total}
     out["other"] = 1.0 - sum(out.values())
     return out
 
@@ -131,12 +149,23 @@ def local_q(x: np.ndarray, ell: int, cutoff: float = BOND_CUTOFF) -> np.ndarray:
 
 
 def global_q(x: np.ndarray, ell: int, cutoff: float = BOND_CUTOFF) -> float:
-    """Cluster-wide Steinhardt ``Q_l`` averaged over every bond (both directions)."""
+    """Cluster-wide Steinhardt ``Q_l`` over every bond (both directions).
+
+    ``Q_l^2 = 4 pi / (2l + 1) sum_m |<Y_lm(u_b)>_b|^2`` by spherical harmonics (linear in
+    the number of bonds; :func:`local_q` uses the pair form of the same sum).
+    """
     x = _positions(x)
     b = bonds(x, cutoff)
+    if len(b) == 0:
+        return 0.0
     d = x[b[:, 1]] - x[b[:, 0]]
-    u = d / np.linalg.norm(d, axis=1)[:, None]
-    return _q_from_units(np.vstack([u, -u]), int(ell))
+    d = np.vstack([d, -d])
+    r = np.linalg.norm(d, axis=1)
+    theta = np.arccos(np.clip(d[:, 2] / r, -1.0, 1.0))
+    phi = np.arctan2(d[:, 1], d[:, 0])
+    ell = int(ell)
+    total = sum(abs(sph_harm_y(ell, m, theta, phi).mean()) ** 2 for m in range(-ell, ell + 1))
+    return float(np.sqrt(4.0 * np.pi / (2 * ell + 1) * total))
 
 
 def descriptor(x: np.ndarray, cutoff: float = BOND_CUTOFF) -> np.ndarray:
