@@ -169,6 +169,33 @@ def figure(runs: list[dict], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+def table(paths: list[str]) -> str:
+    """README rows (markdown) from one or more output JSONs: our strategies and pele."""
+    import json
+
+    runs = []
+    for path in paths:
+        with open(path) as fh:
+            runs += json.load(fh)["runs"]
+    rows = summarize(runs)
+    lines = ["| N | target | strategy | hits/seeds | median CPU-s to target | best (median) "
+             "| CPU-s cap | pele hits/seeds, median CPU-s |", "|---|---|---|---|---|---|---|---|"]
+    def fmt(v):
+        return "-" if v is None else f"{v:.1f}"
+
+    for r in rows.values():
+        if r["strategy"] == "pele":
+            continue
+        pele = rows.get(f"{r['n']} pele")
+        ref = next(x["target"] for x in runs if x["n"] == r["n"])
+        pele_s = (f"{pele['hits']}/{pele['seeds']}, {fmt(pele['median_cpu_s'])}"
+                  if pele else "not run")
+        lines.append(f"| {r['n']} | {ref:.6f} | {r['strategy']} | {r['hits']}/{r['seeds']} "
+                     f"| {fmt(r['median_cpu_s'])} | {r['best']:.6f} ({r['median_best']:.6f}) "
+                     f"| {r['cpu_limit']:g} | {pele_s} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=list(HARD_SIZES))
@@ -180,7 +207,20 @@ def main(argv=None) -> int:
     p.add_argument("--output", default=scratch_path("hard", "hard_clusters.json"),
                    help="JSON, rewritten after every run and resumed (default %(default)s)")
     p.add_argument("--figure", default=None, help="PNG of success fraction vs CPU time")
+    p.add_argument("--table", nargs="+", metavar="JSON",
+                   help="print the README table of these outputs (and --figure) and exit")
     args = p.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        if args.figure:
+            import json
+
+            runs = []
+            for path in args.table:
+                with open(path) as fh:
+                    runs += json.load(fh)["runs"]
+            figure(runs, args.figure)
+        return 0
     if args.cpu_limit <= 0:
         p.error("--cpu-limit must be positive")
     check_writable(args.output, "--output", make_parent=True)
