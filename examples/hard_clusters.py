@@ -169,14 +169,21 @@ def figure(runs: list[dict], path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def table(paths: list[str]) -> str:
-    """README rows (markdown) from one or more output JSONs: our strategies and pele."""
+def _merged(paths: list[str]) -> list[dict]:
+    """The runs of several output JSONs, one per (N, strategy, seed, CPU cap)."""
     import json
 
-    runs = []
+    runs: dict[tuple, dict] = {}
     for path in paths:
         with open(path) as fh:
-            runs += json.load(fh)["runs"]
+            for r in json.load(fh)["runs"]:
+                runs.setdefault((r["n"], r["strategy"], r["seed"], r["cpu_limit"]), r)
+    return list(runs.values())
+
+
+def table(paths: list[str]) -> str:
+    """README rows (markdown) from one or more output JSONs: our strategies and pele."""
+    runs = _merged(paths)
     rows = summarize(runs)
     lines = ["| N | target | strategy | hits/seeds | median CPU-s to target | best (median) "
              "| CPU-s cap | pele hits/seeds, median CPU-s |", "|---|---|---|---|---|---|---|---|"]
@@ -213,13 +220,7 @@ def main(argv=None) -> int:
     if args.table:
         print(table(args.table))
         if args.figure:
-            import json
-
-            runs = []
-            for path in args.table:
-                with open(path) as fh:
-                    runs += json.load(fh)["runs"]
-            figure(runs, args.figure)
+            figure(_merged(args.table), args.figure)
         return 0
     if args.cpu_limit <= 0:
         p.error("--cpu-limit must be positive")
