@@ -119,3 +119,12 @@ def test_budget_needs_a_limit():
         Budget()
     with pytest.raises(ValueError, match="cpu_limit"):
         Budget(cpu_limit=-1.0)
+
+
+def test_surface_move_plugs_into_global_minimize():
+    from ase_gausslj.optimize.globalopt import global_minimize
+
+    r = global_minimize(13, take_step=SurfaceMove(), seed=0, max_minimizations=200,
+                        target_energy=LJ13)
+    assert r.energy == pytest.approx(LJ13, abs=1e-4)
+    assert r.positions.shape == (13, 3)
