@@ -150,6 +150,8 @@ def figure(runs: list[dict], path: str) -> None:
     import matplotlib.pyplot as plt
 
     sizes = sorted({r["n"] for r in runs})
+    names = sorted({r["strategy"] for r in runs})
+    colour = {name: f"C{k % 10}" for k, name in enumerate(names)}
     fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.2), squeeze=False)
     for ax, n in zip(axes[0], sizes, strict=True):
         rows = [r for r in runs if r["n"] == n]
@@ -159,12 +161,12 @@ def figure(runs: list[dict], path: str) -> None:
             t = [r["time_to_target"] for r in rows if r["strategy"] == name]
             hit = np.array([x for x in t if x is not None])
             ax.step(grid, [(hit <= g).sum() / len(t) for g in grid], where="post",
-                    label=name)
+                    label=f"{name} ({len(t)})", color=colour[name])
         ax.set_title(f"LJ{n}")
         ax.set_xlabel("CPU s")
         ax.set_ylim(-0.05, 1.05)
+        ax.legend(fontsize=6, title="strategy (seeds)", title_fontsize=6)
     axes[0][0].set_ylabel("fraction of seeds at target")
-    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
