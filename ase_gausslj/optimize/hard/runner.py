@@ -1,12 +1,10 @@
-"""A small basin-hopping loop over the strategy protocol, with a CPU-time budget.
+"""CPU-time budgets and results of the hard-cluster runners.
 
-:func:`basin_hop` drives any ``take_step`` / ``accept_test`` / ``quench`` triple (the
-protocol of :mod:`ase_gausslj.optimize.basinhopping`) for one walker and records when each
-new best was found (``time.process_time`` seconds); :func:`lj_quench` builds the project's
-compiled LJ quench (:class:`~ase_gausslj.optimize.quench.CompiledQuench`, ~1-5 ms per LJ75
-quench). The population and tempering runners reuse :class:`Budget` and :class:`Tracker`.
-It exists to measure the strategies now; ``global_minimize`` takes them once it accepts
-injected strategies.
+:func:`basin_hop` is one walker of :func:`~ase_gausslj.optimize.globalopt.global_minimize`
+(the one engine) with injected strategies, on a CPU clock; :func:`lj_quench` builds the
+project's compiled LJ quench (:class:`~ase_gausslj.optimize.quench.CompiledQuench`, ~1-5 ms
+per LJ75 quench). The multi-walker runners (tempering, population) reuse :class:`Budget`
+and :class:`Tracker`.
 """
 
 from __future__ import annotations
@@ -18,8 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..clusters import container_radius, random_cluster
-from ..moves import Metropolis, RandomDisplacement
+from ..clusters import container_radius
 from ..results import ENERGY_TOL
 
 __all__ = ["Budget", "Tracker", "HardResult", "lj_quench", "basin_hop", "default_patience"]
@@ -126,31 +123,27 @@ class Tracker:
 def basin_hop(n_atoms: int, budget: Budget, rng: np.random.Generator, *, quench=None,
               take_step=None, accept_test=None, patience: int | None = None,
               x0: np.ndarray | None = None) -> HardResult:
-    """One basin-hopping walker over the protocol until ``budget`` ends.
+    """One basin-hopping walker until ``budget`` ends: :func:`global_minimize`, the one
+    engine, with the given strategies and a CPU clock, reported as a :class:`HardResult`.
 
-    Defaults: the compiled loose quench, random displacement 0.4 sigma, Metropolis at
-    ``k_B T = 0.8`` epsilon and a restart from a fresh random cluster after ``patience``
-    quenches without a new best (:func:`default_patience`; 0 never restarts).
+    Defaults are the engine's (loose compiled quench, random displacement 0.4 sigma,
+    Metropolis at ``k_B T = 0.8`` epsilon, a restart after :func:`default_patience`
+    quenches without a new best; 0 never restarts). The seed is drawn from ``rng``.
     """
-    quench = quench if quench is not None else lj_quench(n_atoms)
-    take_step = take_step if take_step is not None else RandomDisplacement(0.4)
-    accept_test = accept_test if accept_test is not None else Metropolis(0.8)
-    patience = default_patience(n_atoms) if patience is None else int(patience)
-    tr = Tracker(budget, quench)
-    cur_x, cur_e, since = None, math.inf, 0
-    while not tr.done():
-        if cur_x is None:
-            start = random_cluster(n_atoms, rng) if x0 is None or tr.n else np.array(x0)
-            cur_x, cur_e = quench(start, rng, deep=True)
-            tr.record(cur_x, cur_e)
-            since = 0
-            continue
-        x, e = quench(take_step(cur_x, rng), rng)
-        best_before = tr.best_e
-        tr.record(x, e)
-        since = 0 if tr.best_e < best_before else since + 1
-        if accept_test(e, cur_e, rng):
-            cur_x, cur_e = x, e
-        if patience > 0 and since >= patience:
-            cur_x = None
-    return tr.result(restarts_rule=patience)
+    from ..globalopt import global_minimize
+
+    t0 = time.process_time()
+    res = global_minimize(
+        n_atoms if x0 is None else np.asarray(x0, dtype=float), seed=int(rng.integers(2**62)),
+        max_minimizations=(budget.max_quenches if budget.max_quenches is not None
+                           else 10**12),
+        time_limit=budget.cpu_limit, target_energy=budget.target,
+        target_tol=budget.target_tol, clock="process", quench=quench, take_step=take_step,
+        accept_test=accept_test,
+        patience=default_patience(n_atoms) if patience is None else int(patience))
+    trace = [[float(t), int(k), float(e)] for t, k, e in res.trace]
+    hit = next((t for t, _, e in trace if budget.hit(e)), None)
+    return HardResult(float(res.energy), np.asarray(res.positions), int(res.n_minimizations),
+                      time.process_time() - t0, hit, trace,
+                      {"restarts_rule": default_patience(n_atoms) if patience is None
+                       else int(patience)})
