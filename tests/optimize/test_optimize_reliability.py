@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from lj_reference import numpy_lj
 
 from ase_gausslj.cli import main
 from ase_gausslj.defaults import GLOBAL_OPT
@@ -22,18 +23,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 LJ7 = -16.505384  # Cambridge Cluster Database
 LJ7_MINIMA = (LJ7, -15.935044, -15.593340, -15.533060)
-
-
-def _plain_lj(x, width=0.0):
-    """Independent all-pairs LJ (numpy; no core needed for the bound clusters here)."""
-    assert width == 0.0
-    pos = np.asarray(x, dtype=float).reshape(-1, 3)
-    d = pos[:, None] - pos[None]
-    r = np.linalg.norm(d, axis=-1)
-    np.fill_diagonal(r, np.inf)
-    e = 0.5 * np.sum(4 * (r**-12 - r**-6))
-    coef = (-48 * r**-14 + 24 * r**-8)  # V'(r) / r
-    return float(e), (coef[:, :, None] * d).sum(axis=1).ravel()
 
 
 class _InterruptAt:
@@ -59,16 +48,16 @@ def _smoothed():
 
 
 def test_global_minimize_interrupted_returns_partial_and_resumes_exactly():
-    kw = dict(method="bh", seed=3, patience=8, objective=_plain_lj)
+    kw = dict(method="bh", seed=3, patience=8, objective=numpy_lj)
     full = global_minimize(13, max_minimizations=15, **kw)
     # first find how many objective calls 6 quenches take, then interrupt inside the 7th
-    probe = _InterruptAt(_plain_lj, 10**9)
+    probe = _InterruptAt(numpy_lj, 10**9)
     global_minimize(13, max_minimizations=6, **{**kw, "objective": probe})
-    stop = _InterruptAt(_plain_lj, probe.calls + 5)
+    stop = _InterruptAt(numpy_lj, probe.calls + 5)
     part = global_minimize(13, max_minimizations=15, **{**kw, "objective": stop})
     assert part.interrupted and part.stop_reason == "interrupted"
     assert part.n_minimizations == 6 and np.isfinite(part.energy)
-    assert part.energy == pytest.approx(_plain_lj(part.positions)[0], abs=1e-9)
+    assert part.energy == pytest.approx(numpy_lj(part.positions)[0], abs=1e-9)
     # the partial state drops the quench in progress, so a resume is the uninterrupted run
     again = global_minimize(13, max_minimizations=15, resume=part.state, **kw)
     assert not again.interrupted
@@ -78,7 +67,7 @@ def test_global_minimize_interrupted_returns_partial_and_resumes_exactly():
 
 def test_global_minimize_interrupted_before_any_quench_raises():
     with pytest.raises(KeyboardInterrupt):
-        global_minimize(7, method="bh", seed=0, objective=_InterruptAt(_plain_lj, 3))
+        global_minimize(7, method="bh", seed=0, objective=_InterruptAt(numpy_lj, 3))
 
 
 def test_multistart_global_stops_at_interrupt():
@@ -87,10 +76,10 @@ def test_multistart_global_stops_at_interrupt():
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(0).spawn(3)]
     calls = []
     for seed, n in ((seeds[0], 4), (seeds[1], 1)):
-        probe = _InterruptAt(_plain_lj, 10**9)
+        probe = _InterruptAt(numpy_lj, 10**9)
         global_minimize(7, method="bh", seed=seed, max_minimizations=n, objective=probe)
         calls.append(probe.calls)
-    stop = _InterruptAt(_plain_lj, sum(calls) + 3)
+    stop = _InterruptAt(numpy_lj, sum(calls) + 3)
     res = global_minimize(7, method="bh", seed=0, n_starts=3, max_minimizations=4,
                           objective=stop)
     assert res.interrupted and len(res.runs) == 2
@@ -182,7 +171,7 @@ def test_homotopy_bad_options_named_before_any_work(kw, name):
 
 
 def test_global_minimize_bad_options_named():
-    never = _InterruptAt(_plain_lj, 1)  # the first call would raise KeyboardInterrupt
+    never = _InterruptAt(numpy_lj, 1)  # the first call would raise KeyboardInterrupt
     for kw, name in [
         (dict(state_file="/nonexistent/dir/s.json"), "state_file"),
         (dict(max_minimizations=0), "max_minimizations"),
@@ -215,7 +204,7 @@ def test_seeded_runs_repeat_bit_for_bit():
 
 
 def test_default_budget_counts_quenches():
-    res = global_minimize(5, method="bh", seed=0, objective=_plain_lj, patience=0)
+    res = global_minimize(5, method="bh", seed=0, objective=numpy_lj, patience=0)
     assert res.stop_reason == "max_minimizations"
     assert res.n_minimizations == GLOBAL_OPT.max_minimizations
 
@@ -329,8 +318,8 @@ def test_lbfgs_backend_is_selected_by_name():
     register_lbfgs("counting", counting)
     try:
         a = global_minimize(7, method="bh", seed=1, max_minimizations=5,
-                            objective=_plain_lj, minimizer="counting")
-        b = global_minimize(7, method="bh", seed=1, max_minimizations=5, objective=_plain_lj)
+                            objective=numpy_lj, minimizer="counting")
+        b = global_minimize(7, method="bh", seed=1, max_minimizations=5, objective=numpy_lj)
         h = homotopy_minimize(7, seed=0, widths=[0.3], minimizer="counting")
     finally:
         LBFGS_BACKENDS.pop("counting")
