@@ -25,7 +25,12 @@ from .basinhopping import BHSettings, StopRule
 from .clusters import container_radius
 from .local import resolve_minimizer
 
-__all__ = ["BHOptions", "check_options", "check_budget"]
+__all__ = ["BHOptions", "check_options", "check_budget", "default_patience"]
+
+
+def default_patience(n_atoms: int) -> int:
+    """Quenches without a new best before a restart, when ``patience`` is not given."""
+    return max(100, 5 * int(n_atoms))
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,7 @@ def check_options(o: BHOptions, method: str, n_atoms: int,
         method=method, n_atoms=n_atoms,
         temperature=positive(o.temperature, "temperature", strict=False),
         step=positive(o.step, "step"), widths=_ladder(o.widths, method),
-        patience=(max(100, 5 * n_atoms) if o.patience is None
+        patience=(default_patience(n_atoms) if o.patience is None
                   else count(o.patience, "patience", 0)),
         gtol=gtol, width_gtol=positive(o.width_gtol, "width_gtol"),
         maxiter=count(o.maxiter, "maxiter", 1),

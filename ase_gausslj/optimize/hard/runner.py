@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..clusters import container_radius
+from ..globalopt import global_minimize
+from ..options import default_patience
 from ..results import ENERGY_TOL
 
 __all__ = ["Budget", "Tracker", "HardResult", "lj_quench", "basin_hop", "default_patience"]
-
-
-def default_patience(n_atoms: int) -> int:
-    """Quenches without a new best before a restart (``global_minimize``'s rule)."""
-    return max(100, 5 * int(n_atoms))
 
 
 def lj_quench(n_atoms: int, *, gtol: float = 1e-3, widths: Sequence[float] = (),
@@ -130,8 +127,7 @@ def basin_hop(n_atoms: int, budget: Budget, rng: np.random.Generator, *, quench=
     Metropolis at ``k_B T = 0.8`` epsilon, a restart after :func:`default_patience`
     quenches without a new best; 0 never restarts). The seed is drawn from ``rng``.
     """
-    from ..globalopt import global_minimize
-
+    rule = default_patience(n_atoms) if patience is None else int(patience)
     t0 = time.process_time()
     res = global_minimize(
         n_atoms if x0 is None else np.asarray(x0, dtype=float), seed=int(rng.integers(2**62)),
@@ -139,11 +135,8 @@ def basin_hop(n_atoms: int, budget: Budget, rng: np.random.Generator, *, quench=
                            else 10**12),
         time_limit=budget.cpu_limit, target_energy=budget.target,
         target_tol=budget.target_tol, clock="process", quench=quench, take_step=take_step,
-        accept_test=accept_test,
-        patience=default_patience(n_atoms) if patience is None else int(patience))
+        accept_test=accept_test, patience=rule)
     trace = [[float(t), int(k), float(e)] for t, k, e in res.trace]
     hit = next((t for t, _, e in trace if budget.hit(e)), None)
     return HardResult(float(res.energy), np.asarray(res.positions), int(res.n_minimizations),
-                      time.process_time() - t0, hit, trace,
-                      {"restarts_rule": default_patience(n_atoms) if patience is None
-                       else int(patience)})
+                      time.process_time() - t0, hit, trace, {"restarts_rule": rule})
