@@ -76,3 +76,17 @@ def openmmtools_system(name: str):
     testsystems = pytest.importorskip(
         "openmmtools.testsystems", reason="openmmtools (optional extra) is not installed")
     return getattr(testsystems, name)()
+
+
+def alad_topology():
+    """Alanine dipeptide as CHARMM36 names it: one residue ``ALAD`` (ACE, ALA and NME
+    merged), positions of the shipped PDB. Returns ``(topology, residue, positions)``."""
+    from openmm_gausslj.data import alanine_dipeptide_pdb
+
+    pdb = app.PDBFile(alanine_dipeptide_pdb())
+    top = app.Topology()
+    res = top.addResidue("ALAD", top.addChain())
+    atoms = {a: top.addAtom(a.name, a.element, res) for a in pdb.topology.atoms()}
+    for a, b in pdb.topology.bonds():
+        top.addBond(atoms[a], atoms[b])
+    return top, res, pdb.positions

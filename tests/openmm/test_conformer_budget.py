@@ -7,20 +7,10 @@ bookkeeping: by wrapping ``LangevinMiddleIntegrator.step`` and the minimizer's r
 from __future__ import annotations
 
 import openmm as mm
-import openmm.app as app
 import pytest
 
 pytest.importorskip("mdtraj")
-from openmm_gausslj.data import alanine_dipeptide_pdb  # noqa: E402
 from openmm_gausslj.molecules.conformers import METHODS, search_conformers  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ala2():
-    pdb = app.PDBFile(alanine_dipeptide_pdb())
-    ff = app.ForceField("amber14-all.xml")
-    system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
-    return system, pdb.topology, pdb.positions
 
 
 @pytest.fixture

@@ -26,14 +26,6 @@ OPTS = dict(timestep=0.002, cycle_steps=500, platform_properties={"Threads": "1"
 
 
 @pytest.fixture(scope="module")
-def ala2():
-    pdb = app.PDBFile(alanine_dipeptide_pdb())
-    ff = app.ForceField("amber14-all.xml")
-    system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff, constraints=app.HBonds)
-    return system, pdb.topology, pdb.positions
-
-
-@pytest.fixture(scope="module")
 def results(ala2):
     system, top, pos = ala2
     return {m: search_conformers(system, pos, method=m, budget=BUDGET, seed=3, topology=top,
@@ -196,15 +188,12 @@ def test_lj_smoothed_system_quench_is_exact(ala2):
 
 def test_hrex_on_charmm_cmap():
     """CMAP maps are rebuilt per replica (one System copy each); minima stay exact."""
-    pdb = app.PDBFile(alanine_dipeptide_pdb())
-    top = app.Topology()
-    res = top.addResidue("ALAD", top.addChain())
-    atoms = {a: top.addAtom(a.name, a.element, res) for a in pdb.topology.atoms()}
-    for a, b in pdb.topology.bonds():
-        top.addBond(atoms[a], atoms[b])
+    from ff_systems import alad_topology
+
+    top, res, positions = alad_topology()
     system = app.ForceField("charmm36.xml").createSystem(
         top, nonbondedMethod=app.NoCutoff, constraints=app.HBonds, residueTemplates={res: "ALAD"})
-    r = search_conformers(system, pdb.positions, method="hrex", budget=2000, seed=2,
+    r = search_conformers(system, positions, method="hrex", budget=2000, seed=2,
                           topology=top, **OPTS)
     assert r.conformers and 0 < r.exchange_acceptance <= 1
     for c in r.conformers:

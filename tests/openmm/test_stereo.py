@@ -163,13 +163,8 @@ def test_compare_detects_constructed_flips():
 def test_ca_neighbours_are_bonded_atoms_in_a_merged_residue():
     """CHARMM's ALAD holds ACE, ALA and NME in one residue (two N, two C): the CA centre
     must use the N, C and CB bonded to it (was the NME's N and C: NaN in hrex)."""
-    from openmm_gausslj.data import alanine_dipeptide_pdb
+    from ff_systems import alad_topology
 
-    pdb = app.PDBFile(alanine_dipeptide_pdb())
-    top = app.Topology()
-    res = top.addResidue("ALAD", top.addChain())
-    atoms = {a: top.addAtom(a.name, a.element, res) for a in pdb.topology.atoms()}
-    for a, b in pdb.topology.bonds():
-        top.addBond(atoms[a], atoms[b])
+    top = alad_topology()[0]
     sites = find_stereo_sites(top)
     assert sites.centres.tolist() == [[8, 6, 14, 10]]  # CA; N, C, CB of the ALA

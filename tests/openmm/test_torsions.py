@@ -92,15 +92,12 @@ def amber_system():
 @pytest.fixture(scope="module")
 def charmm_system():
     """Alanine dipeptide under charmm36 (CMAP); charmm36 calls the capped residue ALAD."""
-    pdb = app.PDBFile(alanine_dipeptide_pdb())
-    top = app.Topology()
-    res = top.addResidue("ALAD", top.addChain())
-    atoms = {a: top.addAtom(a.name, a.element, res) for a in pdb.topology.atoms()}
-    for a, b in pdb.topology.bonds():
-        top.addBond(atoms[a], atoms[b])
+    from ff_systems import alad_topology
+
+    top, res, positions = alad_topology()
     ff = app.ForceField("charmm36.xml")
     system = ff.createSystem(top, nonbondedMethod=app.NoCutoff, residueTemplates={res: "ALAD"})
-    return system, pdb.positions
+    return system, positions
 
 
 @pytest.mark.parametrize("which", ["amber_system", "charmm_system"])
