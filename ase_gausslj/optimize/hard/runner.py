@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...defaults import GLOBAL_OPT
 from ..clusters import container_radius
 from ..globalopt import global_minimize
 from ..options import default_patience
@@ -24,10 +25,11 @@ from ..results import ENERGY_TOL
 __all__ = ["Budget", "Tracker", "HardResult", "lj_quench", "basin_hop", "default_patience"]
 
 
-def lj_quench(n_atoms: int, *, gtol: float = 1e-3, widths: Sequence[float] = (),
-              width_gtol: float = 1e-3, p_smooth: float = 1.0, polish_gtol: float = 1e-5,
-              maxiter: int = 2000):
-    """The compiled LJ quench (reduced units): loose ``gtol``, new bests polished."""
+def lj_quench(n_atoms: int, *, gtol: float = GLOBAL_OPT.gtol, widths: Sequence[float] = (),
+              width_gtol: float = GLOBAL_OPT.width_gtol, p_smooth: float = GLOBAL_OPT.p_smooth,
+              polish_gtol: float = 1e-5, maxiter: int = GLOBAL_OPT.maxiter):
+    """The compiled LJ quench (reduced units) with ``global_minimize``'s defaults: loose
+    ``gtol``, new bests polished."""
     from ...core.energy import SmoothedLJ
     from ..quench import CompiledQuench
 
