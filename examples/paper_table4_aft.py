@@ -18,13 +18,14 @@ what it finished) and a histogram figure next to it (needs matplotlib).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ase_gausslj.cli.common import EXIT_INTERRUPTED, nonneg_int, positive_int
+from ase_gausslj.cli.common import EXIT_INTERRUPTED, EXIT_TERMINATED, nonneg_int, positive_int
 from ase_gausslj.io import (
     check_writable,
     interruptible,
@@ -216,7 +217,7 @@ def main(argv=None) -> int:
     print(doc["table_markdown"])
     _figure(fig_path, energies, gt.lj_energies)
     if stopped:
-        return 128 + sig.signum if sig.signum else EXIT_INTERRUPTED
+        return EXIT_TERMINATED if sig.signum == signal.SIGTERM else EXIT_INTERRUPTED
     return 0
 
 
