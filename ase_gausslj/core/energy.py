@@ -11,19 +11,29 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from . import kernels
+from .closed_forms import kink_coefficients, lj_affine_coefficients
 from .csr_kernels import csr_pairs
-from .defaults import R_CORE, WIDTH_MAX
+from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
 from .neighbors import check_cell, check_cutoff, check_pbc
-from .pair_terms import Cutoff, SliceArgs, outputs
+from .pair_terms import N_RSEG, Cutoff, SliceArgs, outputs
 from .table import get_table
-from .validation import check_finite, check_finite_nonneg, check_positions, check_width
+from .validation import (
+    check_finite,
+    check_finite_nonneg,
+    check_positions,
+    check_r_core,
+    check_width,
+)
 from .verlet import CSRList, VerletList
 
 __all__ = ["PairResult", "SmoothedLJ"]
+
+_check_width_max = check_width  # the constructor's check of width_max (not a per-call one)
 
 _EXACT_BELOW = 1e-8
 _CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
@@ -65,6 +75,9 @@ class SmoothedLJ:
     uses the analytic regularized LJ (exact, no table), and so do reduced widths below
     1e-8, where it is closer to ``V_s`` than the table's interpolation (so a tiny width
     gives width 0's result to ~1e-9, not the table's ~1e-7).
+
+    The table is loaded (or built, ~9 CPU-s without its disk cache) on the first use of
+    a width > 0 (:attr:`table`): a width-0 run never needs it.
     """
 
     def __init__(
@@ -95,8 +108,18 @@ class SmoothedLJ:
         si, sj = np.meshgrid(self.species_sig, self.species_sig, indexing="ij")
         self.eps_ij = np.sqrt(ei * ej).ravel()
         self.sig_ij = (0.5 * (si + sj)).ravel()
-        self.r_core = float(r_core)
-        self.table = get_table(r_core=self.r_core, width_max=width_max)
+        # the table's own checks, here: a bad value fails at construction, not at the
+        # first width > 0 (once per driver; the per-call width checks are check_width's)
+        self.r_core = check_r_core(r_core)
+        width_max = _check_width_max(width_max, "width_max", maximum=WIDTH_LIMIT,
+                                     limit_name="core.defaults.WIDTH_LIMIT")
+        if width_max <= 0:
+            raise ValueError(f"width_max must be > 0, got {width_max}")
+        self.width_max = width_max
+        a, b = lj_affine_coefficients(self.r_core)
+        # the table's ``core`` (same values), for width 0 without the table
+        self._core = np.array([a, b, self.r_core, *kink_coefficients(self.r_core)])
+        self._table = None
         self._verlet: VerletList | None = None
         self._init_caches()
 
@@ -116,6 +139,13 @@ class SmoothedLJ:
         self.__dict__.update(state)
         self._init_caches()
 
+    @property
+    def table(self):
+        """The reduced table (:func:`~.table.get_table`), loaded on first use."""
+        if self._table is None:
+            self._table = get_table(r_core=self.r_core, width_max=self.width_max)
+        return self._table
+
     # -- parameters per width ---------------------------------------------------------
     def _types_for(self, n: int) -> np.ndarray:
         if self.types is None:
@@ -130,32 +160,35 @@ class SmoothedLJ:
         """Stacked per-type kernel arguments at this width (cached)."""
         nt = self.eps_ij.size
         red = width / self.sig_ij
-        if np.any(red > self.table.width_max):
-            # the table names its limit; the message says which width and pair type
-            t = int(np.argmax(red))
-            try:
-                self.table.check_width(float(red[t]), "width")
-            except ValueError as exc:
-                raise ValueError(
-                    f"width {width} is {red[t]:.4g} sigma_ij for pair type {t}: {exc}; "
-                    "pass a larger width_max"
-                ) from None
         # below _EXACT_BELOW (reduced) the analytic width-0 form is closer to V_s than the
         # table's interpolation (its error, ~15 s relative at the kink, is under the
         # table's ~1e-7 there), so tiny widths reproduce width 0 exactly
         exact = width == 0.0 or bool(np.all(red < _EXACT_BELOW))
-        red = np.minimum(red, self.table.width_max)  # within rounding of it (checked above)
         prm = np.zeros((nt, 3))
         prm[:, 0] = self.eps_ij
         prm[:, 1] = 1.0 / self.sig_ij
         if exact:
-            seg = self.table.slice_unchecked(0.0)
+            # no table: the kernels' exact paths read prm and core alone; the segment
+            # fields are placeholders of the table's dtypes (one numba type for all widths)
+            seg = _exact_layout(self._core)
             coef = np.zeros((nt, 1, 4))
             ta = np.zeros((nt, 1))
             tb = np.zeros((nt, 1))
             ssc = np.zeros((nt, 3))
         else:
-            slices = [self.table.slice_unchecked(float(w)) for w in red]
+            table = self.table
+            if np.any(red > table.width_max):
+                # the table names its limit; the message says which width and pair type
+                t = int(np.argmax(red))
+                try:
+                    table.check_width(float(red[t]), "width")
+                except ValueError as exc:
+                    raise ValueError(
+                        f"width {width} is {red[t]:.4g} sigma_ij for pair type {t}: {exc}; "
+                        "pass a larger width_max"
+                    ) from None
+            red = np.minimum(red, table.width_max)  # within rounding of it (checked above)
+            slices = [table.slice_unchecked(float(w)) for w in red]
             seg = slices[0]
             coef = np.ascontiguousarray(np.stack([s.coef for s in slices]))
             ta = np.ascontiguousarray(np.stack([s.tail_a for s in slices]))
@@ -198,7 +231,11 @@ class SmoothedLJ:
         pos = check_positions(positions)
         types = self._types_for(len(pos))
         forces = np.empty(pos.shape)
-        e = kernels.allpairs_forces(pos, types, self.nspec, self._slices(width, None), forces)
+        args = self._slices(width, None)
+        if args.exact:  # the width-0 loop alone: a width-0 run compiles no table path
+            e = kernels.allpairs_exact(pos, types, self.nspec, args.prm, args.core, forces)
+        else:
+            e = kernels.allpairs_forces(pos, types, self.nspec, args, forces)
         _check_result(e, forces, pos)
         return float(e), forces
 
@@ -310,6 +347,22 @@ class SmoothedLJ:
         kernels.allpairs_batch(pos, types, self.nspec, args, energies, forces)
         _check_result(float(np.add.reduce(energies)), forces, pos)
         return energies, forces
+
+
+class _ExactLayout(NamedTuple):
+    seg_lo: np.ndarray
+    seg_inv_h: np.ndarray
+    seg_off: np.ndarray
+    seg_n: np.ndarray
+    core: np.ndarray
+
+
+def _exact_layout(core: np.ndarray) -> _ExactLayout:
+    """Segment placeholders of a width-0 :class:`SliceArgs` (zeros: every bound test
+    sends a pair to the rare path, should a table path ever read them) and ``core``."""
+    nseg = N_RSEG + 3  # the r segments and the r^2 ones; N_RSEG + 5 bounds (_r2_bounds)
+    return _ExactLayout(np.zeros(nseg + 2), np.zeros(nseg), np.zeros(nseg, dtype=np.int64),
+                        np.zeros(nseg, dtype=np.int64), core)
 
 
 #: Coordinates beyond this overflow the squared pair distances (d^2 ~ 12 |x|^2).

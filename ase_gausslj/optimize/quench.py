@@ -218,13 +218,15 @@ class CompiledQuench(SmoothedQuench):
         self._n = 0
 
     def _args(self, n: int):
+        """``(QuenchArgs, smoothed phases or None)`` for ``n`` atoms (built once)."""
         if self._qa is None or self._n != n:
-            from .compiled import quench_args
+            from .compiled import phase_args, quench_args
 
-            self._qa = quench_args(lj_potential(self.objective), self.widths, n,
-                                   gtol=self.gtol, width_gtol=self.width_gtol,
-                                   polish_gtol=self.polish_gtol, maxiter=self.maxiter,
-                                   radius=self.radius)
+            pot = lj_potential(self.objective)
+            self._qa = (quench_args(pot, n, gtol=self.gtol, width_gtol=self.width_gtol,
+                                    polish_gtol=self.polish_gtol, maxiter=self.maxiter,
+                                    radius=self.radius),
+                        phase_args(pot, self.widths, n))
             self._n = n
         return self._qa
 
@@ -237,9 +239,9 @@ class CompiledQuench(SmoothedQuench):
 
         x = np.array(x, dtype=np.float64).ravel()  # a private copy: quenched in place
         n = x.size // 3
-        qa = self._args(n)
+        qa, phases = self._args(n)
         p1 = len(self.widths) if self.widths and self.smoothed(rng, deep) else 0
-        e, _ = lj_quench(x, qa, 0, p1, rng.normal(size=(GUARD_ROUNDS, n, 3)))
+        e, _ = lj_quench(x, qa, phases, 0, p1, rng.normal(size=(GUARD_ROUNDS, n, 3)))
         return x.reshape(n, 3), float(e)
 
     def polish(self, x: np.ndarray, e: float) -> tuple[np.ndarray, float]:
@@ -247,5 +249,5 @@ class CompiledQuench(SmoothedQuench):
         from .compiled.quench import polish
 
         y = np.array(x, dtype=np.float64).ravel()
-        polish(y, e, self._args(y.size // 3))
+        polish(y, e, self._args(y.size // 3)[0])
         return y.reshape(-1, 3), self._energy(y)

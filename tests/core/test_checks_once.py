@@ -47,6 +47,7 @@ def test_driver_checks_each_call_once(width_checks):
     from ase_gausslj import SmoothedLJ
 
     model = SmoothedLJ(epsilon=[1.0, 0.8] * 5, sigma=[1.0, 1.1] * 5)  # 3 pair types
+    model.table  # noqa: B018 - loaded on first use (its constructor checks width_max)
     pos = _cluster(10)
     calls = [
         lambda w: model.energy_forces(pos, w),
@@ -77,6 +78,7 @@ def test_md_checks_width_once_per_calculation(width_checks, monkeypatch):
         return inner(self, *args)
 
     monkeypatch.setattr(GaussianLJ, "_calculate", counted)
+    ase_gausslj.core.table.get_table()  # the driver's table, built once per process
     del width_checks[:]
     VelocityVerlet(atoms, timestep=1.0).run(9)
     assert len(n_calc) == 10

@@ -1,7 +1,11 @@
 """The energy the compiled minimizers see: named kernel arguments, E + gradient, norms.
 
 :class:`KernelArgs` is everything the pair kernel needs at one width, built once per width
-by :func:`kernel_args` and passed whole to the compiled loops (no positional tuples).
+by :func:`kernel_args` and passed whole to the compiled loops (no positional tuples). One
+species at width 0 (basin hopping's quenches, the main job) gets :class:`ExactArgs`
+instead: a different numba type, so a loop compiled for it holds only the fused width-0
+loop, and the general kernel with its table branches is compiled only by a run that uses
+it (a first run of ``gausslj optimize`` then compiles ~4x less code; docs/speed.md).
 
 Note on ``cache=True``: numba invalidates a cached function only when its own file
 changes, not when a callee in another module (``core.kernels.allpairs_forces``) does; after an
@@ -16,10 +20,12 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from numba.extending import overload
 
 from ...core.kernels import SliceArgs, allpairs_forces
 
-__all__ = ["NORMS", "PairArgs", "KernelArgs", "kernel_args", "energy_grad", "gnorm"]
+__all__ = ["NORMS", "PairArgs", "KernelArgs", "ExactArgs", "kernel_args", "energy_grad",
+           "gnorm"]
 
 NORMS = {"max": 0, "rms": 1, "l2": 2, "atom": 3}
 """Gradient norms accepted by ``norm=`` (name -> code passed to the kernels)."""
@@ -40,6 +46,20 @@ class KernelArgs(NamedTuple):
     pair: PairArgs
 
 
+class ExactArgs(NamedTuple):
+    """One species at width 0: the regularized LJ ``eps F(r / sig)`` in closed form.
+
+    ``inv = 1 / sig``; ``(c0, c1)`` the affine core ``eps (c0 + c1 r / sig)`` inside
+    ``rc`` (reduced), the LJ ``4 eps (u^-12 - u^-6)`` beyond.
+    """
+
+    eps: float
+    inv: float
+    c0: float
+    c1: float
+    rc: float
+
+
 def _default_potential():
     global _DEFAULT_POTENTIAL
     if _DEFAULT_POTENTIAL is None:
@@ -49,8 +69,9 @@ def _default_potential():
     return _DEFAULT_POTENTIAL
 
 
-def kernel_args(potential, width: float, n_atoms: int) -> KernelArgs:
-    """The :class:`KernelArgs` of ``potential`` at ``width`` for ``n_atoms`` atoms.
+def kernel_args(potential, width: float, n_atoms: int) -> KernelArgs | ExactArgs:
+    """The :class:`KernelArgs` of ``potential`` at ``width`` for ``n_atoms`` atoms
+    (:class:`ExactArgs` for one species at width 0).
 
     Every array is C-contiguous so that the arguments of all widths share one numba type
     (one compilation serves a whole smoothing ladder). ``width`` is checked by
@@ -67,6 +88,13 @@ def kernel_args(potential, width: float, n_atoms: int) -> KernelArgs:
     """
     pot = _default_potential() if potential is None else potential
     pair = pot.kernel_args(width)
+    if pair.exact and pot.nspec == 1:
+        if pot.types is not None and pot.types.size != n_atoms:
+            raise ValueError(
+                f"x0 has {n_atoms} atoms but the potential was built for {pot.types.size}"
+            )
+        return ExactArgs(float(pair.prm[0, 0]), float(pair.prm[0, 1]), float(pair.core[0]),
+                         float(pair.core[1]), float(pair.core[2]))
     if pot.types is None:
         types = np.zeros(n_atoms, dtype=np.int64)
     else:
@@ -129,17 +157,35 @@ def _exact_single(x, g, eps, inv, c0, c1, rc):
     return eps * etot
 
 
+def eval_energy_grad(x, g, ka):
+    """``E(x)``, writing ``dE/dx`` into ``g``; numba picks the loop by the type of ``ka``
+    when it compiles a caller (:class:`ExactArgs`: the fused width-0 loop alone)."""
+    raise NotImplementedError("eval_energy_grad runs inside numba; call energy_grad")
+
+
+@overload(eval_energy_grad, jit_options={"cache": True})
+def _ol_energy_grad(x, g, ka):
+    if getattr(ka, "instance_class", None) is ExactArgs:
+        def exact(x, g, ka):
+            return _exact_single(x, g, ka.eps, ka.inv, ka.c0, ka.c1, ka.rc)
+
+        return exact
+
+    def general(x, g, ka):
+        f = g.reshape((-1, 3))
+        e = allpairs_forces(x.reshape((-1, 3)), ka.types, ka.nspec, ka.pair, f)
+        for i in range(g.size):
+            g[i] = -g[i]
+        return e
+
+    return general
+
+
 @nb.njit(cache=True)
 def energy_grad(x, g, ka):
-    """``E(x)``, writing ``dE/dx`` into ``g`` (flat 3N arrays); ``ka`` a :class:`KernelArgs`."""
-    p = ka.pair
-    if p.exact and ka.nspec == 1:
-        return _exact_single(x, g, p.prm[0, 0], p.prm[0, 1], p.core[0], p.core[1], p.core[2])
-    f = g.reshape((-1, 3))
-    e = allpairs_forces(x.reshape((-1, 3)), ka.types, ka.nspec, p, f)
-    for i in range(g.size):
-        g[i] = -g[i]
-    return e
+    """``E(x)``, writing ``dE/dx`` into ``g`` (flat 3N arrays); ``ka`` a :class:`KernelArgs`
+    or :class:`ExactArgs`."""
+    return eval_energy_grad(x, g, ka)
 
 
 @nb.njit(cache=True)

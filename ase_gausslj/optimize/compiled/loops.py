@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from .energy import energy_grad, gnorm
+from .energy import eval_energy_grad as energy_grad
+from .energy import gnorm
 
 __all__ = ["LBFGSOptions", "FireOptions", "lbfgs_core", "fire_core"]
 
@@ -47,7 +48,7 @@ class FireOptions(NamedTuple):
     fa: float
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _two_loop(g, d, s_mem, y_mem, rho, alpha, k, m, h0):
     """``d = -H g`` by the L-BFGS two-loop recursion over the last ``min(k, m)`` pairs."""
     n = g.size

@@ -1,8 +1,10 @@
 """The basin-hopping quench, compiled: smoothed phases, width 0, evaporation guard, polish.
 
 One numba call per quench (:func:`lj_quench`) with its settings in one :class:`QuenchArgs`
-built once per cluster size (:func:`quench_args`). :func:`guard` is the package's one
-evaporation guard (:func:`~ase_gausslj.optimize.moves.evaporation_guard` calls it too).
+built once per cluster size (:func:`quench_args`) and the smoothed phases' kernel
+arguments apart (:func:`phase_args`, None for a plain quench): a plain search compiles
+neither the smoothed phases nor the general pair kernel. :func:`guard` is the package's
+one evaporation guard (:func:`~ase_gausslj.optimize.moves.evaporation_guard` calls it too).
 """
 
 from __future__ import annotations
@@ -13,23 +15,24 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from .energy import NORMS, KernelArgs, kernel_args
+from .energy import NORMS, ExactArgs, KernelArgs, kernel_args
 from .loops import LBFGSOptions, lbfgs_core
 
-__all__ = ["QuenchArgs", "quench_args", "guard", "lj_quench", "polish"]
+__all__ = ["QuenchArgs", "quench_args", "phase_args", "guard", "centre", "lj_quench", "polish"]
 
 
 class QuenchArgs(NamedTuple):
-    """Everything :func:`lj_quench` needs besides the positions and random draws."""
+    """Everything :func:`lj_quench` needs besides the smoothed phases, the positions and
+    the random draws (the phases travel apart: :func:`phase_args`)."""
 
-    phases: tuple[KernelArgs, ...]  # smoothed widths (coarse to fine), then width 0
+    plain: KernelArgs | ExactArgs   # width 0
     smooth: LBFGSOptions            # the smoothed phases (loose: they only pick a basin)
     final: LBFGSOptions             # width 0
     polish: LBFGSOptions            # a new best (gtol 0: no polish)
     radius: float                   # evaporation-guard radius
 
 
-def quench_args(potential, widths, n_atoms: int, *, gtol: float, width_gtol: float,
+def quench_args(potential, n_atoms: int, *, gtol: float, width_gtol: float,
                 polish_gtol: float, maxiter: int, radius: float, memory: int = 10,
                 maxstep: float = 0.5, max_rise: float = 1e-4) -> QuenchArgs:
     """:class:`QuenchArgs` for ``n_atoms`` (values already checked by the caller).
@@ -37,16 +40,25 @@ def quench_args(potential, widths, n_atoms: int, *, gtol: float, width_gtol: flo
     The L-BFGS settings are :func:`~.minimize.lbfgs_minimize`'s defaults; convergence on
     the largest gradient component (scipy's ``gtol``).
     """
-    phases = tuple(kernel_args(potential, w, n_atoms) for w in (*widths, 0.0))
 
     def opts(tol):
         return LBFGSOptions(float(tol), NORMS["max"], int(maxiter), int(memory),
                             float(maxstep), float(max_rise))
 
-    return QuenchArgs(phases, opts(width_gtol), opts(gtol), opts(polish_gtol), float(radius))
+    return QuenchArgs(kernel_args(potential, 0.0, n_atoms), opts(width_gtol), opts(gtol),
+                      opts(polish_gtol), float(radius))
 
 
-@nb.njit(cache=True)
+def phase_args(potential, widths, n_atoms: int) -> tuple[KernelArgs, ...] | None:
+    """The kernel arguments of the smoothed ``widths`` (coarse to fine) for
+    :func:`lj_quench`; None without widths, so that a plain quench compiles no smoothed
+    phase (numba prunes ``phases is None`` when it compiles)."""
+    if not widths:
+        return None
+    return tuple(kernel_args(potential, float(w), n_atoms) for w in widths)
+
+
+@nb.njit(cache=True, inline="always")
 def _median(values):
     """``np.median`` of a short vector, by insertion sort.
 
@@ -74,18 +86,22 @@ def guard(x, radius, normals):
     clipped to ``[0.5, radius]``) in the direction of its row of ``normals``.
 
     ``normals`` (N, 3) are standard normal draws; escaped atom ``a`` uses row ``a``.
+    Flat indexing throughout: a ``reshape`` compiles numba's shape-error path (~2 s of a
+    first run).
     """
-    pos = x.reshape((-1, 3))
-    n = pos.shape[0]
+    n = x.size // 3
     centre = np.empty(3)
+    col = np.empty(n)
     for c in range(3):
-        centre[c] = _median(pos[:, c])
+        for a in range(n):
+            col[a] = x[3 * a + c]
+        centre[c] = _median(col)
     escaped = np.zeros(n, dtype=np.bool_)
     n_moved = 0
     for a in range(n):
         d2 = 0.0
         for c in range(3):
-            d2 += (pos[a, c] - centre[c]) ** 2
+            d2 += (x[3 * a + c] - centre[c]) ** 2
         if math.sqrt(d2) > radius:
             escaped[a] = True
             n_moved += 1
@@ -93,71 +109,80 @@ def guard(x, radius, normals):
         return 0
     r_surf = 0.0
     if n_moved < n:
-        centre[:] = 0.0
-        for a in range(n):
-            if not escaped[a]:
-                centre += pos[a]
-        centre /= n - n_moved
+        for c in range(3):
+            acc = 0.0
+            for a in range(n):
+                if not escaped[a]:
+                    acc += x[3 * a + c]
+            centre[c] = acc / (n - n_moved)
         for a in range(n):
             if not escaped[a]:
                 d2 = 0.0
                 for c in range(3):
-                    d2 += (pos[a, c] - centre[c]) ** 2
+                    d2 += (x[3 * a + c] - centre[c]) ** 2
                 r_surf = max(r_surf, math.sqrt(d2))
     r_surf = min(max(r_surf, 0.5), radius)
     for a in range(n):
         if escaped[a]:
             vn = math.sqrt(normals[a, 0] ** 2 + normals[a, 1] ** 2 + normals[a, 2] ** 2)
             for c in range(3):
-                pos[a, c] = centre[c] + r_surf * normals[a, c] / vn
+                x[3 * a + c] = centre[c] + r_surf * normals[a, c] / vn
     return n_moved
 
 
 @nb.njit(cache=True)
-def lj_quench(x, qa, p0, p1, normals):
-    """Quench flat ``x`` in place; returns ``(e, n_fev)``.
-
-    The smoothed phases ``qa.phases[p0:p1]`` run first, then width 0 and up to
-    ``len(normals)`` guard rounds (each re-quenched at width 0; ``normals`` (rounds, N, 3)
-    feed :func:`guard`). ``x`` is centred at the end.
-    """
-    n_fev = 0
-    for p in range(p0, p1):
-        n_fev += lbfgs_core(x, qa.phases[p], qa.smooth)[3]
-    ka = qa.phases[len(qa.phases) - 1]
-    r = lbfgs_core(x, ka, qa.final)
-    e = r[0]
-    n_fev += r[3]
-    for k in range(normals.shape[0]):
-        if guard(x, qa.radius, normals[k]) == 0:
-            break
-        r = lbfgs_core(x, ka, qa.final)
-        e = r[0]
-        n_fev += r[3]
-    pos = x.reshape((-1, 3))
+def centre(x):
+    """Subtract the mean position from flat ``x`` (in place; each coordinate's mean
+    summed in atom order)."""
+    n = x.size // 3
     for c in range(3):
-        mean = pos[:, c].mean()
-        pos[:, c] -= mean
-    return e, n_fev
+        acc = 0.0
+        for a in range(n):
+            acc += x[3 * a + c]
+        mean = acc / n
+        for a in range(n):
+            x[3 * a + c] -= mean
 
 
 @nb.njit(cache=True)
-def polish(x, e, qa):
+def lj_quench(x, qa, phases, p0, p1, normals):
+    """Quench flat ``x`` in place; returns ``(e, n_fev)``.
+
+    The smoothed phases ``phases[p0:p1]`` (:func:`phase_args`; None: none) run first, then
+    width 0 and up to ``len(normals)`` guard rounds (each re-quenched at width 0;
+    ``normals`` (rounds, N, 3) feed :func:`guard`). ``x`` is centred at the end.
+    """
+    n_fev = 0
+    if phases is not None:
+        for p in range(p0, p1):
+            n_fev += lbfgs_core(x, phases[p], qa.smooth)[3]
+    e = 0.0
+    rounds = normals.shape[0]
+    # one call site of the width-0 L-BFGS (LLVM would optimize a copy per site)
+    for k in range(rounds + 1):
+        r = lbfgs_core(x, qa.plain, qa.final)
+        e = r[0]
+        n_fev += r[3]
+        if k == rounds or guard(x, qa.radius, normals[k]) == 0:
+            break
+    centre(x)
+    return e, n_fev
+
+
+def polish(x: np.ndarray, e: float, qa: QuenchArgs) -> float:
     """Re-minimize flat ``x`` at width 0 to ``qa.polish.gtol`` (if > 0); the energy.
 
     A search that quenches loosely polishes only its new bests (rare), so the reported
     energy is that of a tightly converged minimum. ``x`` is kept (in place) only when the
-    polish did not raise the energy, and is centred.
+    polish did not raise the energy, and is centred. Python around the compiled L-BFGS of
+    :func:`lj_quench` (the same numba specialization: nothing more to compile).
     """
     if qa.polish.gtol <= 0.0:
         return e
     y = x.copy()
-    e_new = lbfgs_core(y, qa.phases[len(qa.phases) - 1], qa.polish)[0]
+    e_new = float(lbfgs_core(y, qa.plain, qa.polish)[0])
     if not e_new <= e:
         return e
-    pos = y.reshape((-1, 3))
-    for c in range(3):
-        mean = pos[:, c].mean()
-        pos[:, c] -= mean
+    centre(y)
     x[:] = y
     return e_new
