@@ -11,17 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from . import kernels
 from .closed_forms import kink_coefficients, lj_affine_coefficients
-from .csr_kernels import csr_pairs
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
 from .neighbors import check_cell, check_cutoff, check_pbc
 from .pair_terms import N_RSEG, Cutoff, SliceArgs, outputs
-from .table import get_table
 from .validation import (
     check_finite,
     check_finite_nonneg,
@@ -29,7 +27,12 @@ from .validation import (
     check_r_core,
     check_width,
 )
-from .verlet import CSRList, VerletList
+
+if TYPE_CHECKING:
+    from .verlet import CSRList, VerletList
+
+# the table, the Verlet list and its kernels are imported where first used: a width-0,
+# all-pairs run (the main job) needs none of them (~0.1 s of imports and decorations)
 
 __all__ = ["PairResult", "SmoothedLJ"]
 
@@ -143,6 +146,8 @@ class SmoothedLJ:
     def table(self):
         """The reduced table (:func:`~.table.get_table`), loaded on first use."""
         if self._table is None:
+            from .table import get_table
+
             self._table = get_table(r_core=self.r_core, width_max=self.width_max)
         return self._table
 
@@ -307,6 +312,8 @@ class SmoothedLJ:
             e = kernels.allpairs(pos, types, self.nspec, args, out)
         else:
             nl = self.neighbor_list(pos, cutoff, cell, periodic, skin, types)
+            from .csr_kernels import csr_pairs
+
             e = csr_pairs(pos, nl.ghost_src, nl.ghost_shift, nl.start, nl.nbr, nl.ext_types,
                           self.nspec, Cutoff(cutoff * cutoff, mode, ro2), args, out)
         _check_result(e, out.forces, pos)
@@ -326,6 +333,8 @@ class SmoothedLJ:
         # one attribute read once: a thread sharing this driver sees one consistent list
         verlet = self._verlet
         if verlet is None or verlet.skin != skin:
+            from .verlet import VerletList
+
             verlet = self._verlet = VerletList(skin)
         cell_arr = _NO_CELL if cell is None else cell
         if types is None:

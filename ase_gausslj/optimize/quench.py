@@ -7,9 +7,9 @@
 * :class:`HomotopyQuench`: a whole Gaussian-homotopy run from the given start
   (:func:`~ase_gausslj.optimize.homotopy.homotopy_minimize`) on the *caller's* objective,
   then an L-BFGS polish at width 0;
-* :class:`CompiledQuench`: :class:`PlainQuench` or :class:`SmoothedQuench` in one numba
-  call (:func:`~ase_gausslj.optimize.compiled.quench.lj_quench`: ladder, width 0, guard,
-  centring) when the objective is the project's ``SmoothedLJ`` (``minimizer='compiled'``).
+* :class:`CompiledQuench`: :class:`PlainQuench` or :class:`SmoothedQuench` on the compiled
+  L-BFGS and guard (:func:`~ase_gausslj.optimize.compiled.quench.lj_quench`: ladder, width
+  0, guard, centring) when the objective is the project's ``SmoothedLJ`` (``minimizer='compiled'``).
 
 A quench is called ``quench(x, rng, deep=False) -> (x, e)`` and has ``polish(x, e)``; a
 user's quench (``global_minimize(quench=...)``) needs only the call.
@@ -198,7 +198,7 @@ class HomotopyQuench(PlainQuench):
 
 
 class CompiledQuench(SmoothedQuench):
-    """Smoothed phases (``widths``, may be empty), width 0 and the guard in one numba call.
+    """Smoothed phases (``widths``, may be empty), width 0 and the guard, compiled.
 
     The rules of :class:`SmoothedQuench` (``p_smooth`` included; :class:`PlainQuench`
     for ``widths=()``) with the compiled L-BFGS

@@ -7,7 +7,7 @@
 * :mod:`.minimize`: the checked Python entry points (:func:`lbfgs_minimize`,
   :func:`fire_minimize`) and the ``'compiled'`` L-BFGS backend of :mod:`..local`;
 * :mod:`.quench`: the basin-hopping quench (smoothed phases, width 0, evaporation guard,
-  polish) in one call, used by :class:`~ase_gausslj.optimize.quench.CompiledQuench`.
+  polish) around the compiled L-BFGS, used by :class:`~ase_gausslj.optimize.quench.CompiledQuench`.
 """
 
 from .energy import NORMS, ExactArgs, KernelArgs, PairArgs, kernel_args
