@@ -40,13 +40,13 @@ MAIN_JOB = ["optimize", "38", "--quenches", "3000", "--target-energy", "-173.928
 
 
 def _cpu_of(cmd: list[str], env: dict) -> tuple[float, str]:
-    """User + system CPU seconds of ``cmd`` (a child process) and its stdout."""
+    """User + system CPU seconds of ``cmd`` (a child process) and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True,
                          cwd=tempfile.gettempdir())
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, out.stdout
+    return cpu, out.stdout + out.stderr
 
 
 def _package_dirs(python: Path, env: dict) -> list[str]:
