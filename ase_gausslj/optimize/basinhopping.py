@@ -13,7 +13,8 @@ them a user's (scipy's ``basinhopping`` protocol):
   (``stop_reason='callback'``).
 
 Where compiling pays, it is inside the strategies: the preset quench for the project's LJ
-is one numba call (ladder, width 0, guard, centring); the loop itself costs a few
+is the compiled L-BFGS and guard with a little Python around them (smoothed phases only
+when asked for, so a plain search compiles only the width-0 loop); the loop itself costs a few
 microseconds per step (measured: within ~5 % of a loop compiled whole, results/engine/).
 :class:`StopRule` says when to stop; :func:`run_single` runs one resumable start
 (:mod:`.checkpoint`) and returns a :class:`~ase_gausslj.optimize.results.GlobalOptResult`.
