@@ -13,7 +13,13 @@ pair force, and times all of them interleaved (``--rounds``, process CPU time, m
 * ``split_lj_group_corr_RC``: the LJ pair loop restricted to the particles with LJ
   (``epsilon > 0``) by an interaction group, the Coulomb correction in its own force with
   cutoff ``RC`` nm (one per ``--split-cutoffs``). The long-range correction of an
-  interaction-group force differs from the all-pairs one (the energies printed show it).
+  interaction-group force differs from the all-pairs one (the energies printed show it);
+* ``own_corr_RC``: the LJ force for every pair (no group, so its long-range correction is
+  the original's), the Coulomb correction in its own all-pairs force with cutoff ``RC``;
+* ``erfc_polynomial``: the tabulated ``erfc`` replaced by a degree-24 polynomial on
+  ``[0, 4.5]`` (Chebyshev fit, max error 7e-11): arithmetic instead of a table call;
+* ``erfc_exp_only``: ``erfc(u)`` replaced by ``exp(-u^2)`` (one libm call per lane instead
+  of the table; wrong physics, timing only).
 
 Example (the numbers in the issue-21 notes)::
 
@@ -96,6 +102,45 @@ def _split(smoothed: mm.System, system: mm.System, width: float, cutoff: float,
     return out
 
 
+def _own_correction(smoothed: mm.System, system: mm.System, width: float, cutoff: float,
+                    correction_term: str) -> mm.System:
+    """The correction in its own all-pairs force with a short cutoff (LJ force untouched)."""
+    from openmm_gausslj.forces.coulomb import coulomb_correction_force
+    from openmm_gausslj.forces.expressions import coulomb_max_parameter
+
+    out = _edited(smoothed, _without(correction_term))
+    pair = next(f for f in out.getForces() if f.getName() == "GaussLJ")
+    nb = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
+    q = np.array([nb.getParticleParameters(i)[0].value_in_unit(mm.unit.elementary_charge)
+                  for i in range(nb.getNumParticles())])
+    exc = [tuple(nb.getExceptionParameters(m)[:2]) for m in range(nb.getNumExceptions())]
+    corr = coulomb_correction_force(q, exc, method=pair.getNonbondedMethod(), cutoff=cutoff,
+                                    width=width)
+    limit = next(pair.getGlobalParameterDefaultValue(m)
+                 for m in range(pair.getNumGlobalParameters())
+                 if pair.getGlobalParameterName(m) == coulomb_max_parameter())
+    for m in range(corr.getNumGlobalParameters()):
+        if corr.getGlobalParameterName(m) == coulomb_max_parameter():
+            corr.setGlobalParameterDefaultValue(m, limit)  # one default per parameter
+    out.addForce(corr)
+    return out
+
+
+def _erfc_polynomial(u_max: float = 4.5, degree: int = 24) -> str:
+    """``erfc(u)`` on ``[0, u_max]`` (0 beyond) as a Horner polynomial in ``t in [-1, 1]``."""
+    from numpy.polynomial import chebyshev
+    from scipy.special import erfc
+
+    u = np.linspace(0.0, u_max, 20001)
+    t = u / (u_max / 2) - 1
+    mono = [float(c) for c in chebyshev.cheb2poly(chebyshev.chebfit(t, erfc(u), degree))]
+    poly = repr(mono[-1])
+    for c in mono[-2::-1]:
+        poly = f"{c!r} + gt*({poly})"
+    return (f"step({u_max!r} - gu2)*({poly}); gt = min(gu2, {u_max!r})*{2 / u_max!r} - 1; "
+            "gu2 = gr/(2*gwc)")
+
+
 def variants(name: str, width: float, split_cutoffs) -> tuple[dict, object]:
     from openmm_gausslj import smooth_system
     from openmm_gausslj.forces.expressions import ONE_4PI_EPS0
@@ -115,6 +160,12 @@ def variants(name: str, width: float, split_cutoffs) -> tuple[dict, object]:
         out["no_coulomb_correction"] = _edited(smoothed, _without(corr))
         for rc in split_cutoffs:
             out[f"split_lj_group_corr_{rc}"] = _split(smoothed, system, width, rc, corr)
+            out[f"own_corr_{rc}"] = _own_correction(smoothed, system, width, rc, corr)
+        table_erfc = "gerfc = gausslj_erfc(gr/(2*gwc))"
+        out["erfc_polynomial"] = _edited(smoothed, _without(
+            table_erfc, "gerfc = " + _erfc_polynomial()))
+        out["erfc_exp_only"] = _edited(smoothed, _without(
+            table_erfc, "gerfc = exp(-gu2*gu2); gu2 = gr/(2*gwc)"))
     return out, positions
 
 

@@ -43,6 +43,7 @@ from .forces.lj import (
     smoothed_lj_type_force,
 )
 from .forces.lj_forms import BondLJ, PairLJ, nonbonded_pair_lj, read_lj_forms
+from .forces.sizing import size_tables
 from .forces.table import TableGrid
 from .inputs import check_parameter_name, scalar_float, width_nm
 
@@ -361,6 +362,9 @@ def smooth_system(
         else "nm: cutoff / 8, where the smoothed Coulomb correction has decayed"))
     if positions is not None:
         _check_positions(out, plan, positions, grid.r_core)
+    # sized to the table's own limit, not the Coulomb one: the smoothed LJ stays the same
+    # function whether or not the Coulomb is smoothed too
+    size_tables(plan["new"], grid, lj_limit, width_parameter)
     _install(out, plan, w, width_parameter, grid.r_core, torsion_width)
     return out
 

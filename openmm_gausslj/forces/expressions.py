@@ -35,6 +35,7 @@ __all__ = [
     "ERFC_U_MAX",
     "coulomb_max_parameter",
     "SAFE_R",
+    "guard_term",
 ]
 
 WIDTH_PARAMETER = "gausslj_width"
@@ -68,6 +69,11 @@ def _horner(coef: list[float], var: str) -> str:
     return out
 
 
+def guard_term(y_max: str) -> str:
+    """``step(y_max - gy)`` (with the single-precision slack): the table's width guard."""
+    return f"step({y_max}*{_GUARD_SLACK!r} - gy)"
+
+
 _OUT_OF_TABLE = 4.0  # z of pairs the table does not serve: beyond its range, where it is 0
 
 
@@ -85,7 +91,7 @@ def reduced_expression(
     width-0 core uses the analytic affine regularized LJ; beyond the core, width 0 is the
     plain LJ ``4 x^-6 (x^-6 - 1)`` in any case (the series at ``q = 0``).
     """
-    guard = f"step({width_max_parameter(width_parameter)}*{_GUARD_SLACK!r} - gy)"
+    guard = guard_term(width_max_parameter(width_parameter))
     table = f"{TABLE_NAME}(gz, gp)"
     if exact_at_zero:
         a, b = lj_affine_coefficients(grid.r_core)
