@@ -3,13 +3,14 @@
 How ``F`` is evaluated
 ----------------------
 With ``x = r / sig_ij`` and ``y = w / sig_ij``, beyond the table's reach
-``b(y) = r_core + 16 y`` ``F`` is its heat-kernel series (:func:`series_coefficients`)
+``b(y) = r_core + 12 y`` ``F`` is its heat-kernel series (:func:`series_coefficients`)
 
     A(x, y) = 4 x^-12 sum_k a12_k q^k - 4 x^-6 sum_k a6_k q^k,   q = y^2 / x^2,
 
-8 and 10 terms: there ``q <= 1/256`` and the regularized core's influence
-``~exp(-(x - r_core)^2 / 4 y^2)`` is below 1e-27, so ``A`` is within 2e-7 of the
-quadrature (relative to ``max(|F|, 4 x^-6)``, measured up to ``y = 2.3``). At width 0,
+14 and 16 terms: there ``q <= 1/144`` and the regularized core's influence
+``~exp(-(x - r_core)^2 / 4 y^2)`` is below exp(-36) = 2e-16, so ``A`` is within 6e-8 of
+the quadrature (relative to ``max(|F|, 4 x^-6)``, measured up to ``y = 2.2``; the reach
+``16 y`` with 8 and 10 terms gave 1.2e-7 and a larger table). At width 0,
 ``b = r_core`` and ``A`` is the plain LJ: every pair beyond the core is exact.
 
 Inside the reach ``F`` is a natural bicubic spline of
@@ -23,6 +24,10 @@ on the scale ``y``); ``z`` puts nodes near the core and the LJ well; ``p`` conce
 nodes at small widths. Because ``F`` is even in ``x`` and in ``p``, mirrored ghost nodes
 sit below ``z = 0`` and ``p = 0`` and exact nodes above the largest reach and
 ``p_max``, so the spline's natural end conditions do not spoil the accuracy there.
+
+The values keep 13 significant digits (the quadrature's own accuracy, ~1e-12), which
+shortens a serialized System; a force whose LJ sigmas keep its reduced widths well below
+``width_max`` gets a smaller table (:mod:`openmm_gausslj.forces.sizing`).
 
 The expression hands the spline a ``z`` beyond its range for pairs beyond the reach and
 for pairs without LJ (``epsilon = 0``): a ``Continuous2DFunction`` is zero outside its
