@@ -418,6 +418,11 @@ def test_short_coulomb_cutoff_is_the_same_correction(tip3p_box):
     full = smooth_system(system, 0.0)
     short = smooth_system(system, 0.0, coulomb_cutoff=0.4)
     assert max_width_for_system(short) == pytest.approx(0.05)
+    # the short correction gets its own pair loop (few pairs), the LJ loop loses erfc
+    own = [f for f in short.getForces() if f.getName() == "GaussLJCoulomb"]
+    assert len(own) == 1 and own[0].getCutoffDistance()._value == pytest.approx(0.4)
+    lj = next(f for f in short.getForces() if f.getName() == "GaussLJ")
+    assert "erfc" not in lj.getEnergyFunction()
     e_full, f_full = energy_forces(full, pos, width=0.05)
     e_short, f_short = energy_forces(short, pos, width=0.05)
     assert e_short == pytest.approx(e_full, rel=1e-8)
