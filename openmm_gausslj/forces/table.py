@@ -3,14 +3,15 @@
 How ``F`` is evaluated
 ----------------------
 With ``x = r / sig_ij`` and ``y = w / sig_ij``, beyond the table's reach
-``b(y) = r_core + 12 y`` ``F`` is its heat-kernel series (:func:`series_coefficients`)
+``b(y) = r_core + 14 y`` ``F`` is its heat-kernel series (:func:`series_coefficients`)
 
     A(x, y) = 4 x^-12 sum_k a12_k q^k - 4 x^-6 sum_k a6_k q^k,   q = y^2 / x^2,
 
-14 and 16 terms: there ``q <= 1/144`` and the regularized core's influence
-``~exp(-(x - r_core)^2 / 4 y^2)`` is below exp(-36) = 2e-16, so ``A`` is within 6e-8 of
+10 and 12 terms: there ``q <= 1/196`` and the regularized core's influence
+``~exp(-(x - r_core)^2 / 4 y^2)`` is below exp(-49) = 5e-22, so ``A`` is within 7e-8 of
 the quadrature (relative to ``max(|F|, 4 x^-6)``, measured up to ``y = 2.2``; the reach
-``16 y`` with 8 and 10 terms gave 1.2e-7 and a larger table). At width 0,
+``16 y`` with 8 and 10 terms gave 1.1e-7, more pairs on the table and a larger table;
+``12 y`` needs 14 and 16 terms, which cost more per pair than they save). At width 0,
 ``b = r_core`` and ``A`` is the plain LJ: every pair beyond the core is exact.
 
 Inside the reach ``F`` is a natural bicubic spline of
@@ -106,9 +107,9 @@ class TableGrid:
         width_max: float = WIDTH_MAX,
         r_core: float = R_CORE,
         ghost: int = 4,
-        k_reach: float = 12.0,
-        terms6: int = 14,
-        terms12: int = 16,
+        k_reach: float = 14.0,
+        terms6: int = 10,
+        terms12: int = 12,
         k_scale: float = 2.0,
     ) -> None:
         if int(ghost) < 0:

@@ -117,8 +117,8 @@ def test_smoothed_vacuum_system_xml_size():
     pdb = app.PDBFile(alanine_dipeptide_pdb())
     system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff)
     xml = mm.XmlSerializer.serialize(smooth_system(system, 0.02))
-    # 560 x 120 values in the pair force, 546 x 96 in the 1-4 force (sized to its sigmas),
-    # 13 significant digits: 4.26 MB (was 6.1 MB, 15.6 MB before that). The issue's 2 MB
+    # 560 x 120 values in the pair force, 548 x 96 in the 1-4 force (sized to its sigmas),
+    # 13 significant digits: 4.28 MB (was 6.1 MB, 15.6 MB before that). The issue's 2 MB
     # is not met at the tests' accuracy (docs/openmm.md)
     assert len(xml) < 4_400_000
     # and it round-trips: the deserialized System gives the same energy
@@ -146,7 +146,7 @@ def test_sized_grid_keeps_the_node_spacing():
 
 def test_sized_14_table_matches_quadrature_and_guards_its_range():
     """Vacuum alanine dipeptide: the 1-4 force gets a table for its own sigmas (y <= 1.21,
-    not 2.0: 546 x 96 nodes, not 560 x 120); its energy matches the quadrature up to the
+    not 2.0: 548 x 96 nodes, not 560 x 120); its energy matches the quadrature up to the
     System's width limit, and a width beyond the sized table is infinite or NaN, never
     silently off the table."""
     ff = app.ForceField("amber14-all.xml")
