@@ -1,0 +1,81 @@
+#!/usr/bin/env python
+"""CPU step time of one solvated System smoothed with different table grids, one run.
+
+Each ``NAME=JSON`` argument builds ``smooth_system(system, width, grid=TableGrid(r_core=0.6,
+**JSON))``; all are timed interleaved with the original System (process CPU time, one
+thread, ``--rounds`` x ``--seconds``, median). Issue 21: the reach/series/grid of the table
+is speed-neutral within the noise of a loaded machine. Example::
+
+    python examples/benchmark_openmm_grids.py --system AlanineDipeptideExplicit --width 0.03 \\
+        'old={"nz":560,"np_":140,"k_reach":16,"terms6":8,"terms12":10,"k_scale":2.0}' 'new={}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import openmm as mm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def main(argv=None) -> dict:
+    from openmm_cost_breakdown import _system
+
+    from openmm_gausslj import smooth_system
+    from openmm_gausslj.forces.table import TableGrid
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("grids", nargs="+", help="NAME=JSON keyword arguments of TableGrid")
+    ap.add_argument("--system", default="AlanineDipeptideExplicit")
+    ap.add_argument("--width", type=float, default=0.03)
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=3.0, help="CPU seconds per variant/round")
+    ap.add_argument("--out", default=None, help="JSON output path")
+    args = ap.parse_args(argv)
+    grids = dict(a.split("=", 1) for a in args.grids)
+    system, pos = _system(args.system)
+    systems = {"original": system}
+    for name, kw in grids.items():
+        systems[name] = smooth_system(system, args.width,
+                                      grid=TableGrid(r_core=0.6, **json.loads(kw)))
+    plat = mm.Platform.getPlatformByName("CPU")
+    built = {}
+    for name, s in systems.items():
+        integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
+        ctx = mm.Context(s, integ, plat, {"Threads": "1"})
+        ctx.setPositions(pos)
+        ctx.setVelocitiesToTemperature(300, 1)
+        integ.step(2)
+        built[name] = (ctx, integ)
+    times = {k: [] for k in built}
+    for _ in range(args.rounds):
+        for name, (_, integ) in built.items():
+            t0, n = time.process_time(), 0
+            while time.process_time() - t0 < args.seconds:
+                integ.step(5)
+                n += 5
+            times[name].append((time.process_time() - t0) / n * 1e3)
+    ref = float(np.median(times["original"]))
+    result = {"system": args.system, "width_nm": args.width, "openmm": mm.__version__,
+              "command": "python examples/benchmark_openmm_grids.py " + " ".join(
+                  f"'{a}'" if "=" in a else a for a in (sys.argv[1:] if argv is None else argv)),
+              "variants": {k: {"grid": grids.get(k), "ms_per_step": float(np.median(v)),
+                               "ratio_vs_original": float(np.median(v)) / ref, "rounds_ms": v}
+                           for k, v in times.items()}}
+    if args.out:
+        from ase_gausslj.io import write_json
+
+        write_json(args.out, result)
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
