@@ -11,7 +11,7 @@ With ``x = r / sig_ij`` and ``y = w / sig_ij``, beyond the table's reach
 ``~exp(-(x - r_core)^2 / 4 y^2)`` is below exp(-49) = 5e-22, so ``A`` is within 7e-8 of
 the quadrature (relative to ``max(|F|, 4 x^-6)``, measured up to ``y = 2.2``; the reach
 ``16 y`` with 8 and 10 terms gave 1.1e-7, more pairs on the table and a larger table;
-``12 y`` needs 14 and 16 terms, which cost more per pair than they save). At width 0,
+``12 y`` needs 14 and 16 terms; the step time is the same within the noise). At width 0,
 ``b = r_core`` and ``A`` is the plain LJ: every pair beyond the core is exact.
 
 Inside the reach ``F`` is a natural bicubic spline of
