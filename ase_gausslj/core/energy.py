@@ -77,7 +77,9 @@ class SmoothedLJ:
     ~0.2-0.5 ms per new width (measured 0.44 ms), never a table rebuild. ``width == 0``
     uses the analytic regularized LJ (exact, no table), and so do reduced widths below
     1e-8, where it is closer to ``V_s`` than the table's interpolation (so a tiny width
-    gives width 0's result to ~1e-9, not the table's ~1e-7).
+    gives width 0's result to ~1e-9, not the table's ~1e-7), except for a pair inside the
+    core closer than ~1e3 widths, where smoothing the affine core's kink would move the
+    energy by up to ``|b| 4 s / sqrt(pi)`` (~1.7e3 s eps) and the force by up to ``|b|``.
 
     The table is loaded (or built, ~9 CPU-s without its disk cache) on the first use of
     a width > 0 (:attr:`table`): a width-0 run never needs it.
