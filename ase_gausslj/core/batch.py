@@ -28,7 +28,7 @@ import numba as nb
 import numpy as np
 
 from .kernels import allpairs_batch
-from .pair_terms import N_RSEG, _table_term
+from .pair_terms import N_RSEG, R2_BITS, _cubic, _r2_locate
 from .validation import check_width
 
 __all__ = ["supports", "batch_energy_forces", "batch_energy_forces_unchecked"]
@@ -90,14 +90,14 @@ def _row_exact(n, i, xs, ys, zs, fx, fy, fz, eps, inv, p):
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _row_table(n, i, xs, ys, zs, fx, fy, fz, eps, inv, p):
-    """Width > 0, pairs ``(i, j > i)`` from the slice's cubics in ``r^2`` (``p = (coef,
-    seg_lo, seg_inv_h, seg_off, seg_n, bounds)``): adds forces, returns the row's energy /
-    eps and how many of its pairs fall outside the ``r^2`` segments (inside ``r_core +
-    0.1`` or beyond ``r_max``, or non-finite); those count zero here and the caller redoes
-    the replica with the general kernel. Branch-free (the out-of-range pairs are looked up
-    at the first node and masked), so it vectorizes with gathers.
+    """Width > 0, pairs ``(i, j > i)`` from the slice's rows in ``r^2`` (``p = (coef,
+    first row, bit code of the first row, lo, hi)``, :func:`_row_args`): adds forces,
+    returns the row's energy / eps and how many of its pairs fall outside ``[lo, hi)``
+    (inside ``r_core + 0.1`` or beyond ``r_max``, or non-finite); those count zero here
+    and the caller redoes the replica with the general kernel. Branch-free (the
+    out-of-range pairs are looked up at ``lo`` and masked).
     """
-    coef, seg_lo, seg_inv_h, seg_off, seg_n, bnd = p
+    coef, off, base, lo, hi = p
     inv2 = inv * inv
     xi = xs[i]
     yi = ys[i]
@@ -112,12 +112,14 @@ def _row_table(n, i, xs, ys, zs, fx, fy, fz, eps, inv, p):
         dy = ys[j] - yi
         dz = zs[j] - zi
         x2 = (dx * dx + dy * dy + dz * dz) * inv2
-        ok = x2 >= bnd[0] and x2 < bnd[3]
-        v, d = _table_term(x2 if ok else bnd[0], 0, 1.0, inv2, coef, bnd, seg_lo, seg_inv_h,
-                           seg_off, seg_n)
+        ok = x2 >= lo and x2 < hi
+        q, f, inv_h = _r2_locate(x2 if ok else lo, base)
+        row = off + q
+        v, d = _cubic(coef[row, 0], coef[row, 1], coef[row, 2], coef[row, 3], f, inv_h)
         nrare += 0 if ok else 1
         e += v if ok else 0.0
-        g = d if ok else 0.0
+        # g = (dV/dr) / r = 2 dV/d(r^2)
+        g = 2.0 * inv2 * d if ok else 0.0
         gxi += g * dx
         gyi += g * dy
         gzi += g * dz
@@ -181,8 +183,9 @@ def _row_args(sa):
     if sa.exact:
         core = sa.core
         return eps, inv, (float(core[0]), float(core[1]), float(core[2]) ** 2), _row_exact
-    bnd = tuple(float(b) for b in sa.seg_lo[N_RSEG + 1:N_RSEG + 5]) + (0.0,)
-    return eps, inv, (sa.coef, sa.seg_lo, sa.seg_inv_h, sa.seg_off, sa.seg_n, bnd), _row_table
+    lo, hi = float(sa.seg_lo[N_RSEG + 1]), float(sa.seg_lo[N_RSEG + 2])
+    base = int(np.float64(lo).view(np.int64)) >> (52 - R2_BITS)
+    return eps, inv, (sa.coef[0], int(sa.seg_off[N_RSEG]), base, lo, hi), _row_table
 
 
 def _smoothed(pos, sa, energies, forces, rare, threads):

@@ -16,11 +16,24 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
-__all__ = ["N_RSEG", "Cutoff", "Outputs", "SliceArgs", "exact_pair", "outputs", "table_pair"]
+__all__ = ["N_RSEG", "R2_BITS", "Cutoff", "Outputs", "SliceArgs", "exact_pair", "outputs",
+           "table_pair"]
 
-#: r segments of a table slice; the r^2 segments follow (:class:`.table.TableSlice`)
+#: r segments of a table slice; the rows in r^2 follow (:class:`.table.TableSlice`)
 N_RSEG = 5
+#: The rows in ``r^2`` are indexed by the float's bits (exponent and the top ``R2_BITS``
+#: bits of the mantissa): ``2^R2_BITS`` rows per octave of ``r^2``, i.e. a relative
+#: spacing of at most ``2^-R2_BITS``, found with a shift and no comparison.
+R2_BITS = 9
+_R2_SHIFT = 52 - R2_BITS
+_R2_MASK = (1 << _R2_SHIFT) - 1
+_R2_SCALE = 2.0 ** -_R2_SHIFT
+# biased exponent of 1 / (row width) is this minus the biased exponent of r^2
+_R2_INV_H_BIAS = 2046 + R2_BITS
 
 
 class SliceArgs(NamedTuple):
@@ -113,24 +126,54 @@ def _core_term(rr, eps, inv, a, b):
     return eps * (a + b * rr * inv), (eps * inv * b / rr if rr > 0.0 else 0.0)
 
 
+@intrinsic
+def _f64_bits(typingctx, x):
+    """The bits of a float64 as an int64 (a register move, no conversion)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_f64(typingctx, b):
+    """The float64 whose bits are the int64 ``b``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@nb.njit(cache=True, inline="always")
+def _r2_locate(x2, base):
+    """``(row, f, 1 / h)`` of ``x2 > 0`` in the rows in ``r^2``: the row counted from the
+    one of code ``base`` (:func:`_r2_bounds`), the local coordinate in [0, 1) and the
+    inverse row width, all from the float's bits (exact: the row starts where the bits
+    below the row's are zero)."""
+    b = _f64_bits(x2)
+    return ((b >> _R2_SHIFT) - base, (b & _R2_MASK) * _R2_SCALE,
+            _bits_f64((_R2_INV_H_BIAS - (b >> 52)) << 52))
+
+
 @nb.njit(cache=True, inline="always")
 def _table_term(x2, t, eps, inv2, coef, bnd, seg_lo, seg_inv_h, seg_off, seg_n):
-    """``(e, g)`` from the cubic in ``x^2 = (r / sig)^2`` of r^2 segment ``N_RSEG + k``
-    holding ``x2`` (``bnd`` from :func:`_r2_bounds`; ``x2`` within them). The segment is
-    chosen branch-free: a data-dependent branch mispredicts."""
-    k = N_RSEG + (x2 >= bnd[1]) + (x2 >= bnd[2])
-    row, f = _locate(x2, seg_lo[k + 1], seg_inv_h[k], seg_n[k], seg_off[k])
+    """``(e, g)`` from the cubic in ``x^2 = (r / sig)^2`` of the row in ``r^2`` holding
+    ``x2`` (``bnd`` from :func:`_r2_bounds`; ``x2`` within ``[bnd[0], bnd[3])``). The row
+    comes from the bits of ``x2`` (:func:`_r2_locate`): no segment search, no branch.
+    ``seg_lo`` and ``seg_inv_h`` are not read (kept for the callers' uniform signature)."""
+    q, f, inv_h = _r2_locate(x2, bnd[1])
+    row = seg_off[N_RSEG] + q
     vv, dd = _cubic(coef[t, row, 0], coef[t, row, 1], coef[t, row, 2], coef[t, row, 3], f,
-                    seg_inv_h[k])
+                    inv_h)
     # g = (dV/dr) / r = 2 dV/d(r^2)
     return eps * vv, 2.0 * eps * inv2 * dd
 
 
 @nb.njit(cache=True, inline="always")
 def _r2_bounds(sa):
-    """``(lo, b1, b2, hi, r_core^2)``: the r^2 segments' bounds (reduced) and the core's."""
-    lo = sa.seg_lo
-    return (lo[N_RSEG + 1], lo[N_RSEG + 2], lo[N_RSEG + 3], lo[N_RSEG + 4],
+    """``(lo, base, rows, hi, r_core^2)``: the range ``[lo, hi)`` of the rows in ``r^2``
+    (reduced), the bit code of the first row and the number of rows (see
+    :func:`_r2_locate`), and the core's ``r^2``."""
+    lo = sa.seg_lo[N_RSEG + 1]
+    return (lo, _f64_bits(lo) >> _R2_SHIFT, sa.seg_n[N_RSEG], sa.seg_lo[N_RSEG + 2],
             sa.core[2] * sa.core[2])
 
 

@@ -1,8 +1,8 @@
 """One width of the reduced table: the 1-D slice the kernels take, and how it is built.
 
 A :class:`TableSlice` holds, at one reduced width, cubic Hermite coefficients per
-interval of the table's piecewise-uniform r segments and of three segments uniform in
-``r^2`` (see :mod:`.table` for the layout and what the inner segments subtract);
+interval of the table's piecewise-uniform r segments and of rows uniform in ``r^2``
+within each octave (see :mod:`.table` for the layout and what the inner segments subtract);
 :func:`hermite_coefficients` makes them from nodal values and slopes,
 :func:`lagrange_weights` interpolates the nodal values along the width axis, and
 :func:`slice_eval` evaluates a slice through the pair kernel.
@@ -33,10 +33,13 @@ class TableSlice:
     ``k(s) = exp(-(s / 0.05)^2)`` fades the kink subtraction out at widths where the
     kink is resolved by the grid anyway (and where ``K`` would grow like ``s^3``).
 
-    The layout arrays hold the table's ``N_RSEG`` r segments first, then three segments
-    uniform in ``r^2`` (bounds ``seg_lo[N_RSEG + 1:]``, rows after the r rows) covering
-    ``[seg_lo[2]^2, r_max^2)``, where the cubic is in ``r^2`` and holds ``V`` itself: the
-    kernels look the common pairs up there (no square root, no division).
+    The layout arrays hold the table's ``N_RSEG`` r segments first, then one entry for
+    the rows in ``r^2`` (after the r rows: ``seg_off[N_RSEG]``, ``seg_n[N_RSEG]`` rows,
+    range ``[seg_lo[N_RSEG + 1], seg_lo[N_RSEG + 2]) = [seg_lo[2]^2, r_max^2)``), where
+    the cubic is in ``r^2`` and holds ``V`` itself: ``2^R2_BITS`` rows per octave of
+    ``r^2``, which the kernels find from the float's bits
+    (:func:`.pair_terms._r2_locate`; no square root, no division, no search) for the
+    common pairs. ``seg_inv_h[N_RSEG]`` is NaN: that spacing varies by octave.
     """
 
     width: float

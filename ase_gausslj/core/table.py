@@ -57,7 +57,7 @@ from .closed_forms import (
     tail_coefficients,
 )
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
-from .pair_terms import N_RSEG
+from .pair_terms import R2_BITS
 from .potential import _GL_W_FAST, _GL_X_FAST, _QUAD_FAST, _reg_lj, _smoothed_scalar
 from .slices import TableSlice, hermite_coefficients, lagrange_weights, r_cubic, slice_eval
 from .validation import check_finite_nonneg, check_r_core, check_width
@@ -69,7 +69,7 @@ __all__ = ["SmoothedLJTable", "get_table"]
 _VERSION = "9"
 _KINK_FADE = 0.05
 _NODE_TAIL_TERMS = 80  # terms of the heat-kernel series at far nodes (stops when negligible)
-# r segments: [0, r_core - 0.1, r_core + 0.1, max(2.5, ..), 6, r_max] and their spacings
+# r segments: [0, r_core - 0.1, ~r_core + 0.1, max(2.5, ..), 6, r_max] and their spacings
 _R_SPACING = (0.003, 5e-4, 0.0015, 0.01, 0.05)
 _W_C = 0.005  # width grid s_k = c (exp(k d) - 1)
 
@@ -91,7 +91,8 @@ class SmoothedLJTable:
     ----------
     r_max : float
         Beyond this reduced distance the heat-kernel series is used:
-        ``r_max = 8 + 10 sqrt(2) width_max``.
+        ``r_max = 8 + 10 sqrt(2) width_max``, rounded up to the square root of a node of
+        the rows in ``r^2`` (by less than 0.03).
     build_seconds : float
         Wall time spent computing the nodal values (exact quadrature, numba-parallel).
 
@@ -137,9 +138,14 @@ class SmoothedLJTable:
 
     def _layout_r(self):
         """Piecewise-uniform r segments; nodes duplicated at junctions so the inner
-        segments can hold remainders while the next holds V itself."""
+        segments can hold remainders while the next holds V itself. ``r_fine`` (about
+        ``r_core + 0.1``) and ``r_max`` are rounded up to square roots of nodes of the
+        rows in ``r^2`` (:func:`_r2_node_up`), so those rows start and end on them."""
         r_in = self.r_core - 0.1
-        r_fine = self.r_core + 0.1
+        self._x2_lo = _r2_node_up((self.r_core + 0.1) ** 2)
+        self._x2_hi = _r2_node_up(self.r_max ** 2)
+        r_fine = math.sqrt(self._x2_lo)
+        self.r_max = math.sqrt(self._x2_hi)
         bounds = [0.0, r_in, r_fine, max(2.5, r_fine + 0.5), 6.0, self.r_max]
         self.seg_lo = np.array(bounds, dtype=np.float64)
         self.seg_n = np.array(
@@ -155,23 +161,29 @@ class SmoothedLJTable:
         self._layout_r2()
 
     def _layout_r2(self):
-        """Segments uniform in ``r^2`` mirroring the r segments from ``r_core + 0.1`` on,
-        each as fine as the finest r spacing it covers (``dr^2 = 2 r_lo dr``), so the
-        kernels' common pairs need neither a square root nor a division."""
-        lo = self.seg_lo[N_RSEG - 3 :] ** 2
-        n_r = self.seg_n[N_RSEG - 3 :]
-        h_r = np.diff(self.seg_lo[N_RSEG - 3 :]) / n_r
-        sq_n = np.array([math.ceil((lo[k + 1] - lo[k]) / (2.0 * math.sqrt(lo[k]) * h_r[k]))
-                         for k in range(3)], dtype=np.int64)
+        """Rows uniform in ``r^2`` within each octave (``2^R2_BITS`` per octave, see
+        :func:`.pair_terms._r2_locate`) from ``r_fine^2`` to ``r_max^2``: the kernels look
+        the common pairs up there with a shift of the float's bits (no square root, no
+        division, no search). Each octave is a segment of its own for
+        :func:`.slices.hermite_coefficients`."""
+        lo, hi = self._x2_lo, self._x2_hi
+        octaves = [lo]
+        while octaves[-1] < hi:
+            octaves.append(min(hi, 2.0 ** (math.frexp(octaves[-1])[1])))
+        self._sq_bounds = np.array(octaves)
+        h = np.array([2.0 ** (math.frexp(b)[1] - 1 - R2_BITS) for b in octaves[:-1]])
+        self._sq_n = np.rint(np.diff(self._sq_bounds) / h).astype(np.int64)
+        n_sq = int(self._sq_n.sum())
         off = int(self.seg_n.sum())
-        # the kernels' combined layout: r segments, then the r^2 ones (see TableSlice)
-        self.layout_lo = np.concatenate([self.seg_lo, lo])
-        self.layout_inv_h = np.concatenate([self.seg_inv_h, sq_n / np.diff(lo)])
-        self.layout_n = np.concatenate([self.seg_n, sq_n])
-        self.layout_off = np.concatenate(
-            [self.seg_off, off + np.concatenate([[0], np.cumsum(sq_n)[:-1]])]).astype(np.int64)
+        # the kernels' combined layout: the r segments, then one entry for the r^2 rows
+        # (its inverse spacing varies by octave and comes from the bits: NaN here)
+        self.layout_lo = np.concatenate([self.seg_lo, [lo, hi]])
+        self.layout_inv_h = np.concatenate([self.seg_inv_h, [np.nan]])
+        self.layout_n = np.concatenate([self.seg_n, [n_sq]]).astype(np.int64)
+        self.layout_off = np.concatenate([self.seg_off, [off]]).astype(np.int64)
         self._sq_nodes = np.sqrt(np.concatenate(
-            [np.linspace(lo[k], lo[k + 1], int(sq_n[k]) + 1) for k in range(3)]))
+            [np.linspace(self._sq_bounds[k], self._sq_bounds[k + 1], int(self._sq_n[k]) + 1)
+             for k in range(self._sq_n.size)]))
 
     def _layout_widths(self, width_step):
         c = _W_C
@@ -289,8 +301,7 @@ class SmoothedLJTable:
         # r table's size (tests/core/test_table.py checks the result against quadrature)
         r = self._sq_nodes
         vs, dvs = r_cubic(r, coef, self.seg_lo, self.seg_inv_h, self.seg_off, self.seg_n)
-        sq = hermite_coefficients(vs, dvs / (2.0 * r), self.layout_lo[N_RSEG + 1 :],
-                                   self.layout_n[N_RSEG:])
+        sq = hermite_coefficients(vs, dvs / (2.0 * r), self._sq_bounds, self._sq_n)
         ta, tb = tail_coefficients(w, TAIL_TERMS)
         return TableSlice(
             width=w, coef=np.ascontiguousarray(np.concatenate([coef, sq])),
@@ -334,6 +345,14 @@ def _node_values(r, s, rc, a, b, glx, glw, quad, out_v, out_dv, out_ds):
             out_v[i], out_dv[i], out_ds[i] = _smoothed_scalar(
                 r[i], s[i], rc, a, b, glx, glw, quad
             )
+
+
+def _r2_node_up(x2: float) -> float:
+    """The smallest node of the rows in ``r^2`` at or above ``x2 > 0``: a multiple of
+    ``2^(e - R2_BITS)`` in the octave ``[2^e, 2^(e + 1))`` of ``x2``."""
+    e = math.frexp(x2)[1] - 1
+    h = 2.0 ** (e - R2_BITS)
+    return math.ceil(x2 / h) * h
 
 
 _TABLES: dict[tuple[float, float], SmoothedLJTable] = {}
