@@ -15,12 +15,24 @@ import numba as nb
 import numpy as np
 
 from .kernels import _add_pair, _pair_row
-from .pair_terms import Outputs, _r2_bounds, apply_cutoff, exact_pair, table_pair
+from .pair_terms import (
+    N_RSEG,
+    Outputs,
+    _cubic,
+    _lj_term,
+    _r2_bounds,
+    _r2_locate,
+    apply_cutoff,
+)
 from .verlet import _extend
 
 __all__ = ["csr_pairs"]
 
 _RARE = 128  # queued rare pairs per flush
+# contraction (FMA) and reassociation of the sums: 1.2-1.3x faster pair loops, results
+# within rounding of the all-pairs kernel (tests/core/test_verlet.py, test_kernels.py);
+# no 'nnan'/'ninf', so non-finite values still reach the caller's check
+_FAST = {"reassoc", "contract", "arcp", "nsz"}
 
 
 @nb.njit(cache=True)
@@ -64,16 +76,27 @@ def _flush(m, buf, out, cut, sa):
     return etot
 
 
-@nb.njit(cache=True)
 def csr_pairs(pos, src, shift, start, nbr, ext_t, nspec, cut, sa, out):
     """Energy of the pairs of a :class:`VerletList` (rows ``start``/``nbr``, ghosts
     ``src``/``shift``, pair types ``ext_t``) inside the :class:`~.pair_terms.Cutoff` ``cut``
     with :class:`~.pair_terms.SliceArgs` ``sa``; fills the :class:`~.pair_terms.Outputs`
     ``out``.
 
-    Energy and forces alone take a lean loop (:func:`_rows`); per-atom energies or the
-    virial a loop that also checks the flags per pair.
+    Energy and forces alone take a lean loop (:func:`_rows`), one species a leaner one
+    still (no per-pair type); per-atom energies or the virial a loop that also checks the
+    flags per pair. The choice is made here, in Python, from the arguments' types, so
+    numba compiles only the loops a program uses (one per kind), not every combination.
     """
+    lean = not (out.want_atoms or out.want_virial)
+    return _csr_pairs(pos, src, shift, start, nbr, None if (lean and nspec == 1) else ext_t,
+                      nspec, cut, sa, None if sa.exact else sa, None if lean else out, out)
+
+
+@nb.njit(cache=True)
+def _csr_pairs(pos, src, shift, start, nbr, ext_t, nspec, cut, sa, tab, acc, out):
+    """:func:`csr_pairs` with its loop chosen by the arguments' types (numba prunes
+    ``x is None`` branches at compile time): ``ext_t`` None is one species, ``tab`` None
+    width 0, ``acc`` None energy and forces alone."""
     n = pos.shape[0]
     n_ext = n + src.size
     ext = _extend(pos, src, shift, n_ext)
@@ -86,18 +109,11 @@ def csr_pairs(pos, src, shift, start, nbr, ext_t, nspec, cut, sa, out):
     if want_virial:
         out.virial[:] = 0.0
     buf = _rare_buffers()
-    # None arguments select the loop at compile time (numba prunes `x is None` branches):
-    # `tab` None is width 0, `acc` None energy and forces alone
-    rows = (ext, n, start, nbr, ext_t, nspec, cut, sa, buf, ext_out)
-    if want_atoms or want_virial:
-        if sa.exact:
-            etot, m = _rows(*rows, None, ext_out)
-        else:
-            etot, m = _rows(*rows, sa, ext_out)
-    elif sa.exact:
-        etot, m = _rows(*rows, None, None)
+    if acc is None:
+        etot, m = _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, ext_out, tab, None)
     else:
-        etot, m = _rows(*rows, sa, None)
+        etot, m = _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, ext_out, tab,
+                        ext_out)
     etot += _flush(m, buf, ext_out, cut, sa)
     _fold(n, src, ext_out, out)
     return etot
@@ -121,17 +137,24 @@ def _fold(n, src, ext_out, out):
                 out.atom_vir[a] += ext_out.atom_vir[n + g]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, fastmath=_FAST)
 def _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, out, tab, acc):
     """The common pairs inline, rare ones queued (flushed when the queue is full); returns
     ``(energy, pairs left in the queue)``. ``tab`` is ``sa`` at width > 0, None at width 0;
-    ``acc`` is ``out`` when per-atom energies or virials are asked for, None otherwise:
-    numba compiles one loop per combination, so energy and forces alone get one lean loop
-    per kind of pair term (a loop holding both kinds, even with one untaken, runs 2.5x
-    slower)."""
+    ``acc`` is ``out`` when per-atom energies or virials are asked for, None otherwise;
+    ``ext_t`` None for one species (pair type 0, its parameters read once): numba
+    compiles one loop per combination, so each kind of pair term gets its own lean loop
+    (a loop holding both kinds, even with one untaken, runs 2.5x slower)."""
     fe = out.forces
     prm = sa.prm
     bnd = _r2_bounds(sa)
+    lo, base, hi, rc2_core = bnd[0], bnd[1], bnd[3], bnd[4]
+    # the coefficients as one flat array: row ``t * rows + r`` starts at 4 * that
+    cf = sa.coef.reshape(sa.coef.size)
+    rows_t = sa.coef.shape[1]
+    off = sa.seg_off[N_RSEG]
+    eps0 = prm[0, 0]
+    inv0 = prm[0, 1]
     rc2 = cut.rc2
     etot = 0.0
     m = 0
@@ -139,7 +162,7 @@ def _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, out, tab, acc):
         xi = ext[i, 0]
         yi = ext[i, 1]
         zi = ext[i, 2]
-        ti = ext_t[i] * nspec
+        ti = 0 if ext_t is None else ext_t[i] * nspec
         fxi = 0.0
         fyi = 0.0
         fzi = 0.0
@@ -151,11 +174,31 @@ def _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, out, tab, acc):
             r2 = dx * dx + dy * dy + dz * dz
             if r2 >= rc2:
                 continue
-            t = ti + ext_t[j]
-            if tab is None:
-                common, e, g = exact_pair(r2, t, sa, bnd)
+            if ext_t is None:
+                t = 0
+                eps = eps0
+                inv = inv0
             else:
-                common, e, g = table_pair(r2, t, tab, bnd)
+                t = ti + ext_t[j]
+                eps = prm[t, 0]
+                inv = prm[t, 1]
+            inv2 = inv * inv
+            x2 = r2 * inv2
+            # the pair terms of pair_terms.exact_pair / table_pair, with the type's
+            # parameters read once above for one species
+            if tab is None:
+                common = x2 > rc2_core
+                if common:
+                    e, g = _lj_term(x2, eps, inv2)
+            else:
+                common = x2 >= lo and x2 < hi
+                if common:
+                    q, f, inv_h = _r2_locate(x2, base)
+                    c = 4 * (t * rows_t + off + q)
+                    vv, dd = _cubic(cf[c], cf[c + 1], cf[c + 2], cf[c + 3], f, inv_h)
+                    # g = (dV/dr) / r = 2 dV/d(r^2)
+                    e = eps * vv
+                    g = 2.0 * eps * inv2 * dd
             if not common:
                 m = _queue(m, i, j, t, dx, dy, dz, r2, buf)
                 if m == _RARE:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
+from ase.calculators.calculator import PropertyNotImplementedError
 from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
 from ase.calculators.lj import LennardJones
 from ase.cluster import Icosahedron
@@ -192,3 +193,74 @@ def test_bad_input():
     atoms.calc = GaussianLJ(sigma=3.4, width=100.0)  # reduced width > width_max
     with pytest.raises(ValueError):
         atoms.get_potential_energy()
+
+
+def _changed(atoms):
+    """Ways to change atoms behind a calculator's back (name -> mutation)."""
+    def move(a):
+        a.positions[3] += 1e-3
+
+    def tiny(a):
+        a.positions[0] += 1e-16  # within ASE's tolerance (1e-15 absolute)
+
+    def numbers(a):
+        a.numbers[1] = 36
+
+    def cell(a):
+        a.set_cell(a.cell * 1.001)
+
+    def pbc(a):
+        a.pbc = [True, False, True]
+
+    def charges(a):
+        a.set_initial_charges(np.linspace(0, 1, len(a)))
+
+    def magmoms(a):
+        a.set_initial_magnetic_moments(np.ones(len(a)))
+
+    def nothing(a):
+        pass
+
+    return [move, tiny, numbers, cell, pbc, charges, magmoms, nothing]
+
+
+def test_check_state_equals_ase_compare_atoms():
+    """Our compiled comparison reports exactly what ASE's ``compare_atoms`` reports."""
+    from ase.calculators.calculator import compare_atoms
+
+    atoms = _fcc()
+    atoms.calc = GaussianLJ(epsilon=EPS, sigma=SIG)
+    atoms.get_potential_energy()
+    for change in _changed(atoms):
+        other = atoms.copy()
+        change(other)
+        ours = atoms.calc.check_state(other)
+        assert sorted(ours) == sorted(compare_atoms(atoms.calc.atoms, other)), change.__name__
+    atoms.calc.ignored_changes = {"initial_charges"}
+    other = atoms.copy()
+    other.set_initial_charges(np.ones(len(other)))
+    assert atoms.calc.check_state(other) == []
+
+
+def test_one_calculation_per_state_and_results_are_copies(monkeypatch):
+    """Energy then forces is one calculation; a move is another; returned arrays are
+    copies (ASE's rules, kept by our get_property)."""
+    atoms = _fcc()
+    calc = GaussianLJ(epsilon=EPS, sigma=SIG)
+    atoms.calc = calc
+    count = []
+    inner = calc._calculate
+    monkeypatch.setattr(calc, "_calculate", lambda *a: (count.append(1), inner(*a)))
+    e = atoms.get_potential_energy()
+    f = atoms.get_forces()
+    assert len(count) == 1
+    f[:] = 0.0
+    assert np.abs(atoms.get_forces()).max() > 0.0 and len(count) == 1
+    assert calc.atoms is not atoms and np.array_equal(calc.atoms.positions, atoms.positions)
+    atoms.positions[0] += 1e-3
+    assert atoms.get_potential_energy() != e and len(count) == 2
+    assert calc.get_property("energy", atoms, allow_calculation=False) is not None
+    atoms.positions[0] -= 1e-3
+    assert calc.get_property("energy", atoms, allow_calculation=False) is None
+    with pytest.raises(PropertyNotImplementedError):
+        calc.get_property("dipole", atoms)

@@ -125,3 +125,24 @@ def test_driver_with_a_kept_list_pickles():
     again = copy.compute(pos, 0.3, cutoff=RC, cell=cell, pbc=True, cutoff_mode="shift",
                          skin=SKIN)
     assert again.energy == pytest.approx(res.energy, rel=1e-12)
+
+
+@pytest.mark.parametrize("w", [0.0, 0.3])
+def test_lean_loops_match_general_loop_and_all_pairs(w):
+    """Energy and forces alone run specialized loops (one species; several), per-atom
+    energies the general one: both agree, and with all pairs within a long cutoff with
+    the all-pairs kernel; one close contact (inside r_core + 0.1) takes the rare path."""
+    pos, _ = _crystal(seed=5, m=2)
+    pos[1] = pos[0] + [0.85, 0.0, 0.0]
+    n = len(pos)
+    for eps, sig in [(1.0, 1.0), (np.where(np.arange(n) % 2, 1.0, 0.6),
+                                  np.where(np.arange(n) % 3, 1.0, 1.1))]:
+        model = SmoothedLJ(eps, sig)
+        lean = model.compute(pos, w, cutoff=50.0)
+        full = model.compute(pos, w, cutoff=50.0, per_atom=True)
+        e, f = model.energy_forces(pos, w)
+        scale = np.abs(f).max()
+        for res in (lean, full):
+            assert res.energy == pytest.approx(e, rel=1e-12)
+            np.testing.assert_allclose(res.forces, f, atol=1e-12 * scale)
+        assert full.energies.sum() == pytest.approx(e, rel=1e-12)
