@@ -29,6 +29,7 @@ from .verlet import _extend
 __all__ = ["csr_pairs"]
 
 _RARE = 128  # queued rare pairs per flush
+_U1, _U2, _U3 = np.uint64(1), np.uint64(2), np.uint64(3)
 # contraction (FMA) and reassociation of the sums: 1.2-1.3x faster pair loops, results
 # within rounding of the all-pairs kernel (tests/core/test_verlet.py, test_kernels.py);
 # no 'nnan'/'ninf', so non-finite values still reach the caller's check
@@ -167,7 +168,7 @@ def _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, out, tab, acc):
         fyi = 0.0
         fzi = 0.0
         for k in range(start[i], start[i + 1]):
-            j = nbr[k]
+            j = np.uint64(nbr[k])
             dx = ext[j, 0] - xi
             dy = ext[j, 1] - yi
             dz = ext[j, 2] - zi
@@ -194,8 +195,9 @@ def _rows(ext, n, start, nbr, ext_t, nspec, cut, sa, buf, out, tab, acc):
                 common = x2 >= lo and x2 < hi
                 if common:
                     q, f, inv_h = _r2_locate(x2, base)
-                    c = 4 * (t * rows_t + off + q)
-                    vv, dd = _cubic(cf[c], cf[c + 1], cf[c + 2], cf[c + 3], f, inv_h)
+                    # unsigned: no negative-index wraparound (the row is in range)
+                    c = np.uint64(4 * (t * rows_t + off + q))
+                    vv, dd = _cubic(cf[c], cf[c + _U1], cf[c + _U2], cf[c + _U3], f, inv_h)
                     # g = (dV/dr) / r = 2 dV/d(r^2)
                     e = eps * vv
                     g = 2.0 * eps * inv2 * dd
