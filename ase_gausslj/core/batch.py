@@ -2,19 +2,23 @@
 
 Samplers (:class:`ase_gausslj.sampling.targets.LJClusterTarget`) evaluate the same
 cluster for ``R`` replicas at once. :func:`batch_energy_forces` does that for a
-one-species :class:`~ase_gausslj.core.energy.SmoothedLJ`:
+one-species :class:`~ase_gausslj.core.energy.SmoothedLJ`, in blocks of ``_BLOCK``
+replicas transposed to rows of atoms x replicas, with the loop over the replicas
+innermost: unit stride, the same pair in every lane, so the compiler vectorizes it.
 
-* width 0 (the regularized LJ, analytic): one fused loop per replica over
-  structure-of-arrays rows (no gathers, no pair buffers), both forms of the pair term
-  (LJ beyond ``r_core``, the affine core inside) computed and one selected, so the loop
-  body has no data-dependent branch. Measured (LJ55 x 1000, one core, 2-core shared
-  machine): 6.6 ms, i.e. 4.5 ns per pair, against 6.1 ms (4.1 ns) for a bare
-  ``4 (r^-12 - r^-6)`` loop with the same layout and 12.7 ms for the general kernel;
-* width > 0 (the smoothed table): the general kernel
-  (:func:`ase_gausslj.core.kernels.allpairs_batch`). A fused loop with the table lookup
-  inline was tried and measured slower (28 ms vs 20 ms for LJ55 x 1000): the lookup
-  (segment search, gathered cubic coefficients, ~13.5 ns per pair) is what bounds it,
-  and the general kernel's gather-then-evaluate passes do it better.
+* width 0 (the regularized LJ, analytic): both forms of the pair term (LJ beyond
+  ``r_core``, the affine core inside) computed and one selected, no branch
+  (:func:`_block_exact`);
+* width > 0 (the slice's rows in ``r^2``, :func:`.pair_terms._r2_locate`): per pair three
+  passes over the replicas (:func:`_block_table`): the row from the bits of ``r^2``, the
+  rows' coefficients copied (a gather: scalar, one 32-byte move per replica), the cubic and
+  the forces. Replicas with a pair outside the rows (inside ``r_core + 0.1``, beyond
+  ``r_max``) are redone by the general kernel
+  (:func:`ase_gausslj.core.kernels.allpairs_batch`).
+
+Measured (LJ55 x 1000, one thread, CPU time, ``results/kernels/batch_width_bench.py``): see
+docs/speed.md; before the blocks, one replica at a time, neither loop vectorized (width 0
+7.5 ms, width 0.3 12.8 ms).
 
 Several species, a cutoff or periodic cells go through ``SmoothedLJ.batch_energy_forces``
 (the general kernel); :func:`supports` says which potentials this module takes.

@@ -1,12 +1,13 @@
 """Pair loops over a :class:`ase_gausslj.core.verlet.VerletList` (CSR rows, ghost images).
 
 Energy and forces alone take one lean loop per kind of pair term (:func:`_rows`, compiled
-once per kind: a loop holding both kinds, even with one untaken, runs 2.5x slower);
-per-atom energies or the virial take a loop that also accumulates them. Common pairs are
-evaluated inline with :mod:`ase_gausslj.core.pair_terms` (the formulas of
-:func:`ase_gausslj.core.kernels._pair_row`); rare ones (inside ``r_core + 0.1``, beyond
-``r_max``) are queued and flushed through ``_pair_row`` itself, so every path agrees with
-the all-pairs one to rounding.
+once per kind: a loop holding both kinds, even with one untaken, runs 2.5x slower), one
+species a leaner one (no per-pair type); per-atom energies or the virial take a loop that
+also accumulates them. :func:`csr_pairs` picks the loop in Python, so numba compiles only
+the kinds a program uses. Common pairs are evaluated inline with the formulas of
+:mod:`ase_gausslj.core.pair_terms` (those of :func:`ase_gausslj.core.kernels._pair_row`);
+rare ones (inside ``r_core + 0.1``, beyond ``r_max``) are queued and flushed through
+``_pair_row`` itself, so every path agrees with the all-pairs one to rounding.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ by ``SmoothedLJ.kernel_args``), :class:`Cutoff` a pair list's cutoff and :class:
 where a kernel writes; numba takes these NamedTuples as arguments, so the kernels of
 :mod:`.kernels`, :mod:`.csr_kernels` and :mod:`.batch` have short signatures and read fields
 by name. The per-pair formulas (:func:`_lj_term`, :func:`_core_term`, :func:`_table_term`,
-:func:`exact_pair`, :func:`table_pair`, :func:`apply_cutoff`) are written once here and inlined
-(``inline="always"``) into every loop: an inlined helper costs nothing, while a called one
-taking arrays would be reference-counted at every pair.
+:func:`_r2_locate`, :func:`exact_pair`, :func:`table_pair`, :func:`apply_cutoff`) are
+written once here and inlined (``inline="always"``) into every loop: an inlined helper
+costs nothing, while a called one taking arrays would be reference-counted at every pair.
 """
 
 from __future__ import annotations
