@@ -117,3 +117,41 @@ def test_fused_table_loop_and_close_contact_fallback(width):
     e_ref, f_ref = pot.batch_energy_forces(x, width)
     np.testing.assert_allclose(e, e_ref, rtol=1e-12)
     np.testing.assert_allclose(f, f_ref, rtol=1e-10, atol=1e-12 * np.abs(f_ref).max())
+
+
+def _many_replicas(n_rep, seed=7):
+    rng = np.random.default_rng(seed)
+    g = np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    x = 1.12 * g[None] + 0.03 * rng.normal(size=(n_rep, 27, 3))
+    x[-1, 1] = x[-1, 0] + [0.5, 0.0, 0.0]  # a close contact in the last replica
+    return x
+
+
+@pytest.mark.parametrize("width", [0.0, 0.3])
+def test_block_edges_give_the_same_results(width):
+    """Replicas in blocks (a count that is not a multiple of the block, so the last one
+    is partial, with a close contact): the same numbers as one replica at a time."""
+    from ase_gausslj.core import batch
+
+    n_rep = batch._BLOCK + 5
+    x = _many_replicas(n_rep)
+    pot = SmoothedLJ()
+    e, f = batch_energy_forces(pot, x, width)
+    for k in (0, batch._BLOCK - 1, batch._BLOCK, n_rep - 1):
+        e1, f1 = batch_energy_forces(pot, x[k:k + 1], width)
+        assert e[k] == pytest.approx(e1[0], rel=1e-12)
+        np.testing.assert_allclose(f[k], f1[0], rtol=1e-10, atol=1e-12 * np.abs(f1).max())
+
+
+@pytest.mark.parametrize("width", [0.0, 0.3])
+def test_threads_give_the_same_results(width):
+    import numba as nb
+
+    if nb.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread: the threaded path needs NUMBA_NUM_THREADS >= 2")
+    x = _many_replicas(40)
+    pot = SmoothedLJ()
+    e, f = batch_energy_forces(pot, x, width)
+    e2, f2 = batch_energy_forces(pot, x, width, threads=2)
+    np.testing.assert_allclose(e2, e, rtol=1e-12)
+    np.testing.assert_allclose(f2, f, rtol=1e-10, atol=1e-12 * np.abs(f).max())
