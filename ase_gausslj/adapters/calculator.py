@@ -214,6 +214,7 @@ class GaussianLJ(Calculator):
     def __init__(self, **kwargs):
         self._driver = None
         self._driver_key = None
+        self._atoms_checked = None  # (cell, pbc) bytes that passed _check_atoms
         # ASE keeps the last atoms and results on the calculator: without a lock, a thread
         # can read the results another thread's calculation just stored (or its atoms)
         self._lock = threading.RLock()
@@ -356,7 +357,11 @@ class GaussianLJ(Calculator):
         if atoms is not None:
             self.atoms = atoms.copy()
         atoms = self.atoms
-        _check_atoms(atoms)
+        # cell and pbc as last checked: skip the check (MD and optimizers move atoms only)
+        seen = (atoms.cell.array.tobytes(), np.asarray(atoms.pbc).tobytes())
+        if seen != self._atoms_checked:
+            _check_atoms(atoms)
+            self._atoms_checked = seen
         if len(atoms) == 0:
             self._store_empty(atoms)
             return
