@@ -133,6 +133,25 @@ def test_periodic_axis_without_a_cell_vector():
         atoms.get_potential_energy()
 
 
+def test_cell_or_pbc_spoiled_after_a_good_call_is_still_refused():
+    """The cell and pbc are checked again whenever they change (the check is skipped
+    only while they stay as last checked)."""
+    atoms = _dimer()
+    atoms.cell = np.eye(3) * 8.0
+    atoms.pbc = [True, False, False]
+    atoms.calc = GaussianLJ(rc=3.0)
+    atoms.get_potential_energy()
+    atoms.cell[0] = [np.nan, 0.0, 0.0]
+    with pytest.raises(ValueError, match="cell"):
+        atoms.get_potential_energy()
+    atoms.cell[0] = [8.0, 0.0, 0.0]
+    atoms.get_potential_energy()
+    atoms.cell[1] = 0.0
+    atoms.pbc = [True, True, False]  # a periodic axis without a cell vector
+    with pytest.raises(ValueError, match="cell"):
+        atoms.get_potential_energy()
+
+
 @pytest.mark.parametrize("cell, pbc, name", [
     (np.eye(2), np.zeros(3, bool), "cell"),
     (np.eye(3), np.ones(2, bool), "pbc"),
