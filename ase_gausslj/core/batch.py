@@ -12,9 +12,10 @@ innermost: unit stride, the same pair in every lane, so the compiler vectorizes 
 * width > 0 (the slice's rows in ``r^2``, :func:`.pair_terms._r2_locate`): per pair three
   passes over the replicas (:func:`_block_table`): the row from the bits of ``r^2``, the
   rows' coefficients copied (a gather: scalar, one 32-byte move per replica), the cubic and
-  the forces. Replicas with a pair outside the rows (inside ``r_core + 0.1``, beyond
-  ``r_max``) are redone by the general kernel
-  (:func:`ase_gausslj.core.kernels.allpairs_batch`).
+  the forces. The pairs outside the rows (inside ``r_core + 0.1``, beyond ``r_max``),
+  flagged by the block, are added through the general row kernel
+  (:func:`ase_gausslj.core.kernels._pair_row`), pair by pair (:func:`_rare_pairs`): a
+  replica with a close contact costs a few more pairs, not a second pass over all.
 
 Measured (LJ55 x 1000, one thread, CPU time, ``results/kernels/batch_width_bench.py``): see
 docs/speed.md; before the blocks, one replica at a time, neither loop vectorized (width 0
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 import numba as nb
 import numpy as np
 
-from .kernels import allpairs_batch
+from .kernels import _pair_row
 from .pair_terms import N_RSEG, R2_BITS, _cubic, _r2_locate
 from .validation import check_width
 
@@ -41,6 +42,7 @@ __all__ = ["supports", "batch_energy_forces", "batch_energy_forces_unchecked"]
 #: long enough to vectorize (LJ55 x 1000 at width 0.3: 6.5 ms at 64, 5.7 ms at 128)
 _BLOCK = 128
 _U1, _U2, _U3 = np.uint64(1), np.uint64(2), np.uint64(3)
+_QUEUE = 128  # rare pairs per call of the general row kernel
 
 # reassociation lets LLVM vectorize the reductions (energy, force on atom i); no
 # 'nnan'/'ninf', so a non-finite energy still reaches the caller's check
@@ -53,12 +55,13 @@ def supports(potential) -> bool:
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _block_exact(xs, ys, zs, fx, fy, fz, e, nrare, inv, p):
+def _block_exact(xs, ys, zs, fx, fy, fz, e, nrare, flag, inv, p):
     """Width 0 over a block of replicas (rows: atoms, columns: replicas): fills the
     reduced energies ``e`` and forces ``fx, fy, fz`` (to be multiplied by eps);
     ``p = (a, b, r_core^2)``. The innermost loop runs over the replicas, unit stride,
     with both pair forms computed and one selected (LJ beyond ``r_core``, the affine core
-    inside), so it vectorizes. ``nrare`` stays 0: every pair is done here."""
+    inside), so it vectorizes. ``nrare`` stays 0 and ``flag`` unused: every pair is done
+    here."""
     a, b, rc2 = p
     n, nb_ = xs.shape
     gx, gy, gz = np.empty(nb_), np.empty(nb_), np.empty(nb_)
@@ -98,15 +101,16 @@ def _block_exact(xs, ys, zs, fx, fy, fz, e, nrare, inv, p):
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _block_table(xs, ys, zs, fx, fy, fz, e, nrare, inv, p):
+def _block_table(xs, ys, zs, fx, fy, fz, e, nrare, flag, inv, p):
     """Width > 0 over a block of replicas from the slice's rows in ``r^2`` (``p = (coef
     (rows, 4), first row, bit code of the first row, lo, hi)``, :func:`_block_args`):
-    fills reduced energies and forces as :func:`_block_exact`, and ``nrare`` with each
-    replica's pairs outside ``[lo, hi)`` (inside ``r_core + 0.1``, beyond ``r_max``, or
-    non-finite): those count zero here, and the caller redoes the replica with the
-    general kernel. Per pair, three loops over the replicas: the row and local coordinate
-    from the bits of ``r^2`` (vectorized), the row's four coefficients copied (scalar:
-    the compiler does not vectorize this gather), the cubic and the forces (vectorized).
+    fills reduced energies and forces as :func:`_block_exact`, ``nrare`` with each
+    replica's count of pairs outside ``[lo, hi)`` (inside ``r_core + 0.1``, beyond
+    ``r_max``, or non-finite) and ``flag[k, r]`` with 1 for those (pair ``k`` in the order
+    ``i < j``): they count zero here, and :func:`_rare_pairs` adds them. Per pair, three
+    loops over the replicas: the row and local coordinate from the bits of ``r^2``
+    (vectorized), the row's four coefficients copied (scalar: the compiler does not
+    vectorize this gather), the cubic and the forces (vectorized).
     """
     coef, off, base, lo, hi = p
     n, nb_ = xs.shape
@@ -117,6 +121,7 @@ def _block_table(xs, ys, zs, fx, fy, fz, e, nrare, inv, p):
     cf = coef.reshape(coef.size)
     inv2 = inv * inv
     _zero_block(fx, fy, fz, e, nrare)
+    pair = 0
     for i in range(n - 1):
         for r in range(nb_):
             gx[r] = 0.0
@@ -133,7 +138,9 @@ def _block_table(xs, ys, zs, fx, fy, fz, e, nrare, inv, p):
             for r in range(nb_):
                 # unsigned: no negative-index wraparound; four loads, then four stores,
                 # so the compiler moves the row in one piece
-                k = np.uint64(4 * (off + _r2_locate(abs(xm[r]), base)[0]))
+                xr = xm[r]
+                flag[pair, r] = xr < 0.0
+                k = np.uint64(4 * (off + _r2_locate(abs(xr), base)[0]))
                 c0, c1, c2, c3 = cf[k], cf[k + _U1], cf[k + _U2], cf[k + _U3]
                 cc[r, 0] = c0
                 cc[r, 1] = c1
@@ -157,6 +164,7 @@ def _block_table(xs, ys, zs, fx, fy, fz, e, nrare, inv, p):
                 fx[j, r] -= g * dx
                 fy[j, r] -= g * dy
                 fz[j, r] -= g * dz
+            pair += 1
         for r in range(nb_):
             fx[i, r] += gx[r]
             fy[i, r] += gy[r]
@@ -173,14 +181,16 @@ def _zero_block(fx, fy, fz, e, nrare):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _batch(pos, eps, inv, p, block, energies, forces, rare):
+def _batch(pos, eps, inv, p, block, sa, energies, forces):
     """Energies (R,) and forces (R, N, 3) of every replica, in blocks of up to
     ``_BLOCK`` replicas transposed to structure-of-arrays rows (atoms x replicas):
     ``block`` is :func:`_block_exact` or :func:`_block_table` with its parameters ``p``
-    (:func:`_block_args`); ``rare[r]`` marks a replica with pairs the table block left
-    out (to be redone by the general kernel)."""
+    (:func:`_block_args`). ``sa`` (the :class:`SliceArgs`, None at width 0: numba then
+    compiles no table code here) serves the pairs the table block left out
+    (:func:`_rare_pairs`)."""
     nrep, n, _ = pos.shape
     size = min(_BLOCK, nrep)
+    npair = n * (n - 1) // 2 if sa is not None else 0
     for s in range(0, nrep, size):
         m = min(size, nrep - s)
         xs = np.empty((n, m))
@@ -196,24 +206,84 @@ def _batch(pos, eps, inv, p, block, energies, forces, rare):
         fz = np.empty((n, m))
         e = np.empty(m)
         nrare = np.empty(m, dtype=np.int64)
-        block(xs, ys, zs, fx, fy, fz, e, nrare, inv, p)
+        flag = np.empty((npair, m), dtype=np.bool_)
+        block(xs, ys, zs, fx, fy, fz, e, nrare, flag, inv, p)
         for r in range(m):
             energies[s + r] = eps * e[r]
-            rare[s + r] = nrare[r] > 0
             for a in range(n):
                 forces[s + r, a, 0] = eps * fx[a, r]
                 forces[s + r, a, 1] = eps * fy[a, r]
                 forces[s + r, a, 2] = eps * fz[a, r]
+        if sa is not None:
+            for r in range(m):
+                if nrare[r] > 0:
+                    energies[s + r] += _rare_pairs(pos[s + r], flag, r, sa, forces[s + r])
+
+
+@nb.njit(cache=True)
+def _rare_pairs(x, flag, r, sa, f):
+    """The pairs of one replica (positions ``x``) flagged in column ``r`` of ``flag`` by
+    :func:`_block_table`, through the general row kernel
+    (:func:`ase_gausslj.core.kernels._pair_row`: the closed forms inside ``r_core + 0.1``,
+    the heat-kernel tail beyond ``r_max``): adds their forces to ``f``, returns their
+    energy (NaN at a non-finite distance, which the caller then reports). The flags, not
+    a second test of ``r^2``, say which pairs: every pair is counted once."""
+    n = x.shape[0]
+    qi = np.empty(_QUEUE, dtype=np.int64)
+    qj = np.empty(_QUEUE, dtype=np.int64)
+    qd = np.empty((_QUEUE, 3))
+    q2 = np.empty(_QUEUE)
+    tt = np.zeros(_QUEUE, dtype=np.int64)
+    eq = np.empty(_QUEUE)
+    gq = np.empty(_QUEUE)
+    rb = np.empty(_QUEUE, dtype=np.int64)
+    etot = 0.0
+    m = 0
+    pair = 0
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            if flag[pair, r]:
+                dx = x[j, 0] - x[i, 0]
+                dy = x[j, 1] - x[i, 1]
+                dz = x[j, 2] - x[i, 2]
+                r2 = dx * dx + dy * dy + dz * dz
+                if not r2 == r2:  # never into the table lookups
+                    return np.nan
+                qi[m] = i
+                qj[m] = j
+                qd[m, 0] = dx
+                qd[m, 1] = dy
+                qd[m, 2] = dz
+                q2[m] = r2
+                m += 1
+                if m == _QUEUE:
+                    etot += _flush(m, qi, qj, qd, q2, tt, eq, gq, rb, sa, f)
+                    m = 0
+            pair += 1
+    return etot + _flush(m, qi, qj, qd, q2, tt, eq, gq, rb, sa, f)
+
+
+@nb.njit(cache=True)
+def _flush(m, qi, qj, qd, q2, tt, eq, gq, rb, sa, f):
+    """``m`` queued pairs through ``_pair_row``: forces into ``f``, returns the energy."""
+    _pair_row(m, q2, tt, eq, gq, rb, sa)
+    etot = 0.0
+    for q in range(m):
+        etot += eq[q]
+        for k in range(3):
+            f[qi[q], k] += gq[q] * qd[q, k]
+            f[qj[q], k] -= gq[q] * qd[q, k]
+    return etot
 
 
 @nb.njit(cache=True, parallel=True)
-def _batch_parallel(n_chunks, pos, eps, inv, p, block, energies, forces, rare):
+def _batch_parallel(n_chunks, pos, eps, inv, p, block, sa, energies, forces):
     """:func:`_batch` over ``n_chunks`` contiguous blocks of replicas, one per thread."""
     nrep = pos.shape[0]
     for c in nb.prange(n_chunks):
         lo = c * nrep // n_chunks
         hi = (c + 1) * nrep // n_chunks
-        _batch(pos[lo:hi], eps, inv, p, block, energies[lo:hi], forces[lo:hi], rare[lo:hi])
+        _batch(pos[lo:hi], eps, inv, p, block, sa, energies[lo:hi], forces[lo:hi])
 
 
 def _block_args(sa):
@@ -228,29 +298,14 @@ def _block_args(sa):
     return eps, inv, (sa.coef[0], int(sa.seg_off[N_RSEG]), base, lo, hi), _block_table
 
 
-def _run(pos, sa, energies, forces, rare, threads):
+def _run(pos, sa, energies, forces, threads):
     """The block loop, in ``threads`` chunks of replicas (1: the calling thread)."""
+    args = (*_block_args(sa), None if sa.exact else sa, energies, forces)
     if threads > 1:
         with _threads(threads):
-            _batch_parallel(threads, pos, *_block_args(sa), energies, forces, rare)
+            _batch_parallel(threads, pos, *args)
     else:
-        _batch(pos, *_block_args(sa), energies, forces, rare)
-
-
-def _smoothed(pos, sa, energies, forces, rare, threads):
-    """Width > 0: the table blocks, then the general kernel for the replicas with pairs
-    outside the rows in ``r^2`` (close contacts inside ``r_core + 0.1``, or beyond
-    ``r_max``)."""
-    _run(pos, sa, energies, forces, rare, threads)
-    redo = np.flatnonzero(rare)
-    if redo.size:
-        types = np.zeros(pos.shape[1], dtype=np.int64)
-        e2 = np.empty(redo.size)
-        f2 = np.empty((redo.size,) + pos.shape[1:])
-        with _threads(threads):
-            allpairs_batch(np.ascontiguousarray(pos[redo]), types, 1, sa, e2, f2)
-        energies[redo] = e2
-        forces[redo] = f2
+        _batch(pos, *args)
 
 
 @contextmanager
@@ -307,12 +362,8 @@ def batch_energy_forces_unchecked(potential, positions: np.ndarray, width: float
     sa = potential._kernel_args_unchecked(width)
     energies = np.empty(pos.shape[0])
     forces = np.empty(pos.shape)
-    rare = np.zeros(pos.shape[0], dtype=np.bool_)
     threads = max(1, min(int(threads), nb.config.NUMBA_NUM_THREADS, pos.shape[0]))
-    if sa.exact:  # width 0 (or below the table's exact limit)
-        _run(pos, sa, energies, forces, rare, threads)
-    else:
-        _smoothed(pos, sa, energies, forces, rare, threads)
+    _run(pos, sa, energies, forces, threads)
     if not np.all(np.isfinite(energies)):
         raise FloatingPointError("non-finite energy in a replica")
     return energies, forces

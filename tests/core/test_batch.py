@@ -97,11 +97,14 @@ def test_refuses_several_species_and_bad_shapes():
         batch_energy_forces(SmoothedLJ(), np.zeros((4, 3)), 0.0)
 
 
-def test_non_finite_energy_raises():
+@pytest.mark.parametrize("width", [0.0, 0.3])
+def test_non_finite_energy_raises(width):
+    """A NaN coordinate: FloatingPointError at every width (at width > 0 this crashed
+    the process before: a NaN distance reached the table's row lookup)."""
     x = replicas(2, 5, 4)
     x[1, 3, 0] = np.nan
     with pytest.raises(FloatingPointError):
-        batch_energy_forces(SmoothedLJ(), x, 0.0)
+        batch_energy_forces(SmoothedLJ(), x, width)
 
 
 @pytest.mark.parametrize("width", [0.02, 0.3, 1.9])
@@ -112,6 +115,7 @@ def test_fused_table_loop_and_close_contact_fallback(width):
     g = np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3)
     x = 1.12 * g[None] + 0.03 * rng.normal(size=(4, 27, 3))
     x[3, 1] = x[3, 0] + [0.5, 0.0, 0.0]  # one close contact in the last replica
+    x[2, 5] += [60.0, 0.0, 0.0]  # pairs beyond r_max (the heat-kernel tail)
     pot = SmoothedLJ()
     e, f = batch_energy_forces(pot, x, width)
     e_ref, f_ref = pot.batch_energy_forces(x, width)
