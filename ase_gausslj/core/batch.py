@@ -134,13 +134,13 @@ def _block_table(xs, ys, zs, fx, fy, fz, e, nrare, flag, inv, p):
                 dz = zs[j, r] - zs[i, r]
                 x2 = (dx * dx + dy * dy + dz * dz) * inv2
                 # lo for a pair outside [lo, hi) (NaN included), marked by its sign
-                xm[r] = x2 if (x2 >= lo) & (x2 < hi) else -lo
+                ok = (x2 >= lo) & (x2 < hi)
+                xm[r] = x2 if ok else -lo
+                flag[pair, r] = not ok
             for r in range(nb_):
                 # unsigned: no negative-index wraparound; four loads, then four stores,
                 # so the compiler moves the row in one piece
-                xr = xm[r]
-                flag[pair, r] = xr < 0.0
-                k = np.uint64(4 * (off + _r2_locate(abs(xr), base)[0]))
+                k = np.uint64(4 * (off + _r2_locate(abs(xm[r]), base)[0]))
                 c0, c1, c2, c3 = cf[k], cf[k + _U1], cf[k + _U2], cf[k + _U3]
                 cc[r, 0] = c0
                 cc[r, 1] = c1
