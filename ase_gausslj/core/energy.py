@@ -371,7 +371,7 @@ class _ExactLayout(NamedTuple):
 def _exact_layout(core: np.ndarray) -> _ExactLayout:
     """Segment placeholders of a width-0 :class:`SliceArgs` (zeros: every bound test
     sends a pair to the rare path, should a table path ever read them) and ``core``."""
-    nseg = N_RSEG + 3  # the r segments and the r^2 ones; N_RSEG + 5 bounds (_r2_bounds)
+    nseg = N_RSEG + 1  # the r segments and the r^2 rows; N_RSEG + 3 bounds (_r2_bounds)
     return _ExactLayout(np.zeros(nseg + 2), np.zeros(nseg), np.zeros(nseg, dtype=np.int64),
                         np.zeros(nseg, dtype=np.int64), core)
 
