@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .targets import LJClusterTarget, com_free_dim, project_com_free
+from .fused import energy_terms, langevin_proposal
+from .targets import LJClusterTarget, com_free_dim
 
 __all__ = ["Particles", "LangevinKernel", "StepSizeAdapter", "tamed_step_sizes"]
 
@@ -65,9 +66,15 @@ class Particles:
     def evaluate(self, width: float) -> None:
         """Compute the cached energy terms at ``width``."""
         e_lj, g_lj = self.target.lj_energy_gradient(self.x, width)
-        e_h, g_h = self.target.harmonic_energy_gradient(self.x)
-        self.e_lj, self.e_tot, self.g_tot = e_lj, e_lj + e_h, g_lj + g_h
-        self.e_prior = 0.5 * np.einsum("rij,rij->r", self.x, self.x) / self.prior_var
+        if _plain_harmonic(self.target) and self.x.flags.c_contiguous:
+            g = np.array(g_lj, dtype=np.float64, order="C")  # the caller's array stays
+            e_tot, self.e_prior = energy_terms(self.x, np.asarray(e_lj, dtype=np.float64), g,
+                                               self.target.harmonic, float(self.prior_var))
+            self.e_lj, self.e_tot, self.g_tot = e_lj, e_tot, g
+        else:
+            e_h, g_h = self.target.harmonic_energy_gradient(self.x)
+            self.e_lj, self.e_tot, self.g_tot = e_lj, e_lj + e_h, g_lj + g_h
+            self.e_prior = 0.5 * np.einsum("rij,rij->r", self.x, self.x) / self.prior_var
         self.width = width
         self.n_evals += 1
 
@@ -95,6 +102,13 @@ class Particles:
         """Replace the replicas selected by ``mask`` by those of ``other`` (same width)."""
         for k in ("x", *_CACHED):
             getattr(self, k)[mask] = getattr(other, k)[mask]
+
+
+def _plain_harmonic(target) -> bool:
+    """The target's harmonic term is :class:`LJClusterTarget`'s own (so the compiled
+    :func:`.fused.energy_terms` may compute it)."""
+    return (isinstance(target, LJClusterTarget) and type(target).harmonic_energy_gradient
+            is LJClusterTarget.harmonic_energy_gradient)
 
 
 def tamed_step_sizes(h: np.ndarray, grad: np.ndarray, max_drift: float | None) -> np.ndarray:
@@ -150,12 +164,13 @@ class LangevinKernel:
         particles.ensure(width)
         r, n = particles.x.shape[:2]
         hs = h * np.exp(self.jitter * rng.standard_normal(r)) if self.jitter > 0 else np.full(r, h)
-        xi = project_com_free(rng.standard_normal(particles.x.shape))
-        g_x = particles.grad(lam)
-        hx = tamed_step_sizes(hs, g_x, self.max_drift)
-        hb = hx[:, None, None]
-        y = project_com_free(particles.x - hb * g_x + np.sqrt(2.0 * hb) * xi)
-        if not np.isfinite(y).all():  # fail here, not as "NaN positions" in the energy call
+        xi = rng.standard_normal(particles.x.shape)
+        y, hx, finite = langevin_proposal(  # xi projected in place
+            np.ascontiguousarray(particles.x, dtype=np.float64),
+            np.ascontiguousarray(particles.g_tot, dtype=np.float64), xi,
+            np.ascontiguousarray(hs, dtype=np.float64), float(lam), float(particles.prior_var),
+            float(particles.target.kT), float(self.max_drift or 0.0))
+        if not finite:  # fail here, not as "NaN positions" in the energy call
             raise FloatingPointError(
                 f"the Langevin proposal has non-finite positions (step size {h:g} unstable)"
             )
