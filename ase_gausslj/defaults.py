@@ -27,12 +27,24 @@ Where each number comes from (the measurements and their commands are in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 __all__ = ["GlobalOptDefaults", "HomotopyDefaults", "GLOBAL_OPT", "HOMOTOPY", "GLOBAL_METHODS",
-           "HOMOTOPY_OPTIMIZERS"]
+           "HOMOTOPY_OPTIMIZERS", "GLOBAL_STRATEGIES", "BEST_STRATEGY", "best_strategy"]
 
 GLOBAL_METHODS = ("bh", "smoothed-bh", "homotopy")
 """Names accepted by ``global_minimize(method=...)`` and ``gausslj optimize --method``."""
+
+GLOBAL_STRATEGIES = ("auto", "displacement", "surface", "pt-surface")
+"""Names accepted by ``global_minimize(strategy=...)`` and ``gausslj optimize --strategy``:
+the step of ``'bh'`` (``'displacement'``: every atom displaced at random; ``'surface'``:
+surface moves, :class:`~ase_gausslj.optimize.hard.surface.SurfaceMove`), or basin hopping
+with parallel tempering and surface moves (``'pt-surface'``); ``'auto'``: the measured best
+for the cluster size, :func:`best_strategy`."""
+
+BEST_STRATEGY = MappingProxyType({75: "surface", 98: "pt-surface"})
+"""The measured best strategy of ``'bh'`` per LJ cluster size, where it is not plain
+``'displacement'`` (filled from results/hard/, see :func:`best_strategy`)."""
 
 HOMOTOPY_OPTIMIZERS = ("lbfgs", "fire", "adam")
 """Inner minimizers of ``homotopy_minimize(optimizer=...)``."""
@@ -57,6 +69,7 @@ class GlobalOptDefaults:
     checkpoint_every: float = 10.0
     clock: str = "wall"
     n_starts: int = 1
+    strategy: str = "auto"         # per cluster size: best_strategy(n)
 
 
 @dataclass(frozen=True)
@@ -80,3 +93,12 @@ class HomotopyDefaults:
 
 GLOBAL_OPT = GlobalOptDefaults()
 HOMOTOPY = HomotopyDefaults()
+
+
+def best_strategy(n_atoms: int) -> str:
+    """The strategy ``strategy='auto'`` runs for an ``n_atoms`` LJ cluster.
+
+    :data:`BEST_STRATEGY` where results/hard/ measured a winner over plain basin hopping
+    at that size, ``'displacement'`` (plain basin hopping) everywhere else.
+    """
+    return BEST_STRATEGY.get(int(n_atoms), "displacement")

@@ -109,10 +109,17 @@ def pele_run(n: int, seed: int, target: float, cpu_limit: float) -> dict:
             "time_to_target": hit, "trace": trace}
 
 
+ENGINE = {"bh", "surface", "surface-mix"}
+"""The strategies run by ``global_minimize`` (the one engine; ``"runner": "engine"`` in the
+JSON). Runs made before it by the earlier loop of ``hard.runner`` carry ``"runner": "loop"``:
+the same algorithm with another random stream, so they count as separate trials."""
+
+
 def ours_run(name: str, n: int, seed: int, target: float, cpu_limit: float) -> dict:
     rng = np.random.default_rng(seed)
     r = STRATEGIES[name](n, Budget(cpu_limit=cpu_limit, target=target, target_tol=TOL), rng)
-    return {**r.summary(), "motif": motif(r.positions)}
+    return {**r.summary(), "motif": motif(r.positions),
+            **({"runner": "engine"} if name in ENGINE else {})}
 
 
 def _warm_up(names) -> None:
@@ -152,8 +159,12 @@ def figure(runs: list[dict], path: str) -> None:
     sizes = sorted({r["n"] for r in runs})
     names = sorted({r["strategy"] for r in runs})
     colour = {name: f"C{k % 10}" for k, name in enumerate(names)}
-    fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.2), squeeze=False)
-    for ax, n in zip(axes[0], sizes, strict=True):
+    cols = min(4, len(sizes))
+    rows_ = -(-len(sizes) // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(4 * cols, 3.2 * rows_), squeeze=False)
+    for ax in axes.ravel()[len(sizes):]:
+        ax.set_visible(False)
+    for ax, n in zip(axes.ravel(), sizes, strict=False):
         rows = [r for r in runs if r["n"] == n]
         limit = max(r["cpu_limit"] for r in rows)
         grid = np.linspace(0, limit, 200)
@@ -166,20 +177,27 @@ def figure(runs: list[dict], path: str) -> None:
         ax.set_xlabel("CPU s")
         ax.set_ylim(-0.05, 1.05)
         ax.legend(fontsize=6, title="strategy (seeds)", title_fontsize=6)
-    axes[0][0].set_ylabel("fraction of seeds at target")
+    for row in axes:
+        row[0].set_ylabel("fraction of seeds at target")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
+def _key(r: dict) -> tuple:
+    """One run: (N, strategy, seed, CPU cap, runner); a loop run and an engine run of the
+    same seed are different trials (different random streams)."""
+    return (r["n"], r["strategy"], r["seed"], r["cpu_limit"], r.get("runner", "engine"))
+
+
 def _merged(paths: list[str]) -> list[dict]:
-    """The runs of several output JSONs, one per (N, strategy, seed, CPU cap)."""
+    """The runs of several output JSONs, one per :func:`_key` (the first file's wins)."""
     import json
 
     runs: dict[tuple, dict] = {}
     for path in paths:
         with open(path) as fh:
             for r in json.load(fh)["runs"]:
-                runs.setdefault((r["n"], r["strategy"], r["seed"], r["cpu_limit"]), r)
+                runs.setdefault(_key(r), r)
     return list(runs.values())
 
 
@@ -230,7 +248,7 @@ def main(argv=None) -> int:
     check_writable(args.figure, "--figure", make_parent=True)
     minima = load_minima()
     out = load_or_new(args.output)
-    done = {(r["n"], r["strategy"], r["seed"], r["cpu_limit"]) for r in out["runs"]}
+    done = {_key(r) for r in out["runs"]}
     names = list(args.strategies)
     if "pele" in names and not have_pele():
         names.remove("pele")
@@ -239,7 +257,7 @@ def main(argv=None) -> int:
         for n in args.sizes:
             ref, target = target_of(n, minima)
             for name in names:
-                if (n, name, seed, args.cpu_limit) in done:
+                if (n, name, seed, args.cpu_limit, "engine") in done:  # resume
                     continue
                 r = (pele_run(n, seed, target, args.cpu_limit) if name == "pele"
                      else ours_run(name, n, seed, target, args.cpu_limit))

@@ -38,7 +38,7 @@ def test_optimize_cli_defaults_equal_api():
                   "time_limit": "time_limit", "target_energy": "target_energy", "seed": "seed",
                   "n_starts": "n_starts", "temperature": "temperature", "step": "step",
                   "widths": "widths", "p_smooth": "p_smooth", "gtol": "gtol",
-                  "minimizer": "minimizer", "clock": "clock"}
+                  "minimizer": "minimizer", "clock": "clock", "strategy": "strategy"}
     for cli, name in cli_to_api.items():
         assert _same(args[cli], api[name]), (cli, args[cli], api[name])
     # the shared record is what both read

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from ..defaults import GLOBAL_METHODS, GLOBAL_OPT
+from ..defaults import GLOBAL_METHODS, GLOBAL_OPT, GLOBAL_STRATEGIES
 from ..io import interruptible, write_json, write_text
 from .common import (
     EXIT_INTERRUPTED,
@@ -43,6 +43,9 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--method", choices=GLOBAL_METHODS, default=D.method,
                    help=f"search method (default {D.method}: measured best, "
                         "docs/when-to-smooth.md)")
+    p.add_argument("--strategy", choices=GLOBAL_STRATEGIES, default=D.strategy,
+                   help=f"walk of 'bh' (default {D.strategy}: the measured best for N, "
+                        "results/hard/README.md; plain 'displacement' for most sizes)")
     p.add_argument("--quenches", "--budget", "--max-minimizations", dest="quenches",
                    type=positive_int, default=None, metavar="N",
                    help=f"local minimizations per start (default {D.max_minimizations}, or "
@@ -92,7 +95,7 @@ def _run(args):
         seed=args.seed, n_starts=args.n_starts, temperature=args.temperature,
         step=args.step, widths=args.widths, target_energy=args.target_energy,
         clock=args.clock, state_file=args.state, minimizer=args.minimizer,
-        p_smooth=args.p_smooth, gtol=args.gtol,
+        p_smooth=args.p_smooth, gtol=args.gtol, strategy=args.strategy,
         progress=progress_enabled(args) and args.n_starts == 1,
     )
     if args.checkpoint_every is not None:
@@ -135,7 +138,7 @@ def _cli_optimize(args) -> int:
         # the human-readable line goes to stderr so stdout stays one JSON document
         print(f"LJ{args.n_atoms}: best energy {res.energy:.6f}, known global minimum "
               f"{known:.6f}, gap {res.energy - known:.6f} after {res.n_minimizations} "
-              f"quenches, {res.elapsed:.1f} s", file=sys.stderr)
+              f"quenches, {res.elapsed:.1f} s (strategy {res.strategy})", file=sys.stderr)
     if args.output:
         write_json(args.output, res.to_dict())
     if args.xyz:

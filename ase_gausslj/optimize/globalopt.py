@@ -36,6 +36,7 @@ References
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,7 @@ from ..parallel import map_jobs
 from .basinhopping import Strategies, run_single
 from .clusters import LJ_GLOBAL_MINIMA, container_radius, random_cluster
 from .moves import evaporation_guard, metropolis_accept, random_displacement
-from .options import BHOptions, check_budget, check_options
+from .options import BHOptions, check_budget, check_options, resolve_strategy
 from .quench import Objective
 from .results import GlobalOptResult, merge_runs
 
@@ -200,12 +201,33 @@ def global_minimize(
         raise TypeError(f"options must be a BHOptions, got {type(options).__name__}")
     opts = (options or BHOptions()).replace(**kwargs)
     opts = opts.replace(max_minimizations=check_budget(budget, opts.max_minimizations))
+    custom = [k for k, v in (("take_step", take_step), ("accept_test", accept_test),
+                             ("quench", quench), ("objective", objective)) if v is not None]
+    strategy = resolve_strategy(opts, method, n_atoms, custom=custom)
     objective = _default_objective() if objective is None else objective
     settings, stop = check_options(opts, method, n_atoms, objective)
-    strategies = Strategies.preset(settings, objective, take_step=take_step,
-                                   accept_test=accept_test, quench=quench, callback=callback)
     n_starts = count(GLOBAL_OPT.n_starts if opts.n_starts is None else opts.n_starts,
                      "n_starts", 1)
+    if strategy == "pt-surface":
+        return _tempering(settings, stop, seed, start, n_starts, opts.clock, callback,
+                          executor, state_file, resume)
+    if strategy == "surface":
+        from .hard.surface import SurfaceMove  # lazy: keeps this module light to import
+
+        take_step = SurfaceMove()
+    strategies = Strategies.preset(settings, objective, take_step=take_step,
+                                   accept_test=accept_test, quench=quench, callback=callback)
+    res = _engine(settings, strategies, objective, seed, start, stop, n_starts, opts,
+                  executor, state_file, resume, progress, method)
+    res.strategy = strategy
+    for r in res.runs:
+        r.strategy = strategy
+    return res
+
+
+def _engine(settings, strategies, objective, seed, start, stop, n_starts, opts, executor,
+            state_file, resume, progress, method) -> GlobalOptResult:
+    """Run ``n_starts`` starts of the one basin-hopping loop (:func:`run_single`)."""
     state_file = None if state_file is None else os.fspath(check_writable(state_file,
                                                                           "state_file"))
     every = positive(opts.checkpoint_every, "checkpoint_every")
@@ -227,3 +249,57 @@ def global_minimize(
     if not runs:
         raise KeyboardInterrupt
     return merge_runs(runs, method, interrupted=flag.set or len(runs) < n_starts)
+
+
+def _tempering(settings, stop, seed, start, n_starts, clock, callback, executor, state_file,
+               resume) -> GlobalOptResult:
+    """``strategy='pt-surface'``: every start is :func:`.hard.tempering.parallel_tempering`
+    (4 replicas, surface moves) on the compiled LJ quench with ``settings``' tolerances."""
+    if state_file is not None or resume is not None:
+        raise ValueError("strategy='pt-surface' keeps no resumable state: drop state_file/"
+                         "resume, or pass strategy='surface' or 'displacement'")
+    seeds = ([seed] if n_starts == 1 else [int(s.generate_state(1)[0]) for s in
+                                           np.random.SeedSequence(seed).spawn(n_starts)])
+    flag = _StopFlag()
+    jobs = [(flag, settings, stop, s, start, clock, callback) for s in seeds]
+    runs = [r for r in map_jobs(_tempering_start, jobs, executor=executor, partial=True)
+            if r is not None]
+    if not runs:
+        raise KeyboardInterrupt
+    if n_starts == 1:
+        return runs[0]
+    res = merge_runs(runs, settings.method, interrupted=flag.set or len(runs) < n_starts)
+    res.strategy = "pt-surface"
+    return res
+
+
+def _tempering_start(flag: _StopFlag, settings, stop, seed, start, clock,
+                     callback) -> GlobalOptResult | None:
+    from .hard.budget import Budget
+    from .hard.surface import SurfaceMove
+    from .hard.tempering import parallel_tempering
+
+    if flag.set:
+        return None
+    budget = Budget(cpu_limit=stop.time_limit, max_quenches=stop.max_minimizations,
+                    target=stop.target_energy, target_tol=stop.target_tol)
+    kw = dict(gtol=settings.gtol, maxiter=settings.maxiter, radius=settings.radius,
+              polish_gtol=settings.polish_gtol)
+    try:
+        r = parallel_tempering(
+            settings.n_atoms, budget, np.random.default_rng(seed), take_step=SurfaceMove(),
+            quench_kwargs=kw, x0=start, callback=callback,
+            clock=time.perf_counter if clock == "wall" else time.process_time)
+    except KeyboardInterrupt:  # before the first quench finished
+        flag.set = True
+        return None
+    reason = r.info["stop_reason"]
+    if reason == "budget":
+        reason = ("max_minimizations" if stop.max_minimizations is not None
+                  and r.n_quenches >= stop.max_minimizations else "time_limit")
+    flag.set = flag.set or reason == "interrupted"
+    return GlobalOptResult(
+        energy=float(r.energy), positions=np.asarray(r.positions).reshape(-1, 3),
+        method=settings.method, seed=seed, n_minimizations=int(r.n_quenches), n_restarts=0,
+        elapsed=float(r.cpu), trace=np.asarray(r.trace, dtype=np.float64).reshape(-1, 3),
+        stop_reason=reason, interrupted=reason == "interrupted", strategy="pt-surface")

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.validation import check_sequence, check_width, count, positive
-from ..defaults import GLOBAL_METHODS, GLOBAL_OPT
+from ..defaults import GLOBAL_METHODS, GLOBAL_OPT, GLOBAL_STRATEGIES, best_strategy
 from ..schedules import check_non_increasing
 from .basinhopping import BHSettings, StopRule
 from .clusters import container_radius
 from .local import resolve_minimizer
 
-__all__ = ["BHOptions", "check_options", "check_budget", "default_patience"]
+__all__ = ["BHOptions", "check_options", "check_budget", "default_patience",
+           "resolve_strategy"]
 
 
 def default_patience(n_atoms: int) -> int:
@@ -106,6 +107,16 @@ class BHOptions:
         Default: 1e-5 when ``gtol`` is looser than that, else 0. It lets a search quench
         loosely (``gtol=1e-3`` saves ~40% of the evaluations) and still report tightly
         converged minima.
+    strategy : {'auto', 'displacement', 'surface', 'pt-surface'}
+        The walk of ``'bh'`` on the built-in LJ (reduced units): random displacement of
+        every atom, surface moves, or 4 replicas in parallel tempering with surface moves
+        (``k_B T`` 0.6-1.7 epsilon, their own ladder: ``temperature`` and ``step`` are
+        not used). ``'auto'`` (default): the measured best for the size
+        (:func:`~ase_gausslj.defaults.best_strategy`, results/hard/README.md), and
+        ``'displacement'`` whenever a ``take_step``/``accept_test``/``quench``, an
+        ``objective``, units or another method is given. The result's ``strategy`` says
+        which one ran (``'custom'`` when the caller's ``take_step``, ``accept_test`` or
+        ``quench`` did).
     """
 
     max_minimizations: int | None = None
@@ -129,6 +140,7 @@ class BHOptions:
     energy_scale: float = 1.0
     checkpoint_every: float = GLOBAL_OPT.checkpoint_every
     clock: str = GLOBAL_OPT.clock
+    strategy: str = GLOBAL_OPT.strategy
 
     def replace(self, **changes) -> BHOptions:
         """A copy with ``changes``; an unknown name is a TypeError naming it."""
@@ -217,3 +229,25 @@ def check_options(o: BHOptions, method: str, n_atoms: int,
         p_smooth=float(o.p_smooth), polish_gtol=float(polish_gtol),
     )
     return settings, _stop_rule(o)
+
+
+def resolve_strategy(o: BHOptions, method: str, n_atoms: int, *, custom: list[str]) -> str:
+    """The strategy that runs: ``o.strategy``, or for ``'auto'`` the size's measured best.
+
+    ``custom`` names what the caller supplied (``'take_step'``, ``'objective'``, ...). The
+    per-size winners were measured on the built-in LJ in reduced units with the presets,
+    so ``'auto'`` is plain ``'displacement'`` as soon as any of that differs; an explicit
+    surface or tempering strategy there is a ValueError naming the conflict.
+    """
+    name = o.strategy
+    if name not in GLOBAL_STRATEGIES:
+        raise ValueError(f"strategy must be one of {GLOBAL_STRATEGIES}, got {name!r}")
+    units = [k for k in ("length_scale", "energy_scale") if getattr(o, k) != 1.0]
+    others = ([f"method={method!r}"] if method != "bh" else []) + list(custom) + units
+    if name == "auto":
+        name = "displacement" if others else best_strategy(n_atoms)
+    elif name != "displacement" and others:
+        raise ValueError(f"strategy={name!r} runs the built-in LJ in reduced units with "
+                         f"method='bh'; it cannot be combined with {', '.join(others)}")
+    # the caller's own step, acceptance or quench ran: not one of the named walks
+    return "custom" if set(custom) - {"objective"} else name

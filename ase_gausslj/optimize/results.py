@@ -76,6 +76,10 @@ class GlobalOptResult:
     interrupted : bool
         True when Ctrl-C ended the run: the result is the best found until then (the
         quench in progress is dropped, so ``state`` resumes cleanly).
+    strategy : str
+        The walk that ran (``global_minimize(strategy=)`` resolved: ``'displacement'``,
+        ``'surface'``, ``'pt-surface'``, or ``'custom'`` for the caller's ``take_step``,
+        ``accept_test`` or ``quench``).
     """
 
     energy: float
@@ -90,6 +94,7 @@ class GlobalOptResult:
     runs: list[GlobalOptResult] = field(default_factory=list)
     state: dict | None = field(default=None, repr=False)
     interrupted: bool = False
+    strategy: str = "displacement"
 
     def time_to_energy(self, target: float, tol: float = 1e-4) -> float | None:
         """First time the best energy was ``<= target + tol``, or None if never."""
@@ -114,6 +119,7 @@ class GlobalOptResult:
             "stop_reason": self.stop_reason,
             "runs": [r.to_dict() for r in self.runs],
             "interrupted": self.interrupted,
+            "strategy": self.strategy,
         }
 
 
@@ -140,6 +146,7 @@ def merge_runs(runs: Sequence[GlobalOptResult], method: str,
         elapsed=max(r.elapsed for r in runs), trace=_merge_traces(runs),
         stop_reason="interrupted" if interrupted else best.stop_reason, runs=list(runs),
         state=None, interrupted=interrupted or any(r.interrupted for r in runs),
+        strategy=best.strategy,
     )
 
 

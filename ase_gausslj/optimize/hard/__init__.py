@@ -8,5 +8,6 @@ Every strategy follows the basin-hopping protocol of :mod:`ase_gausslj.optimize.
 * :mod:`.surface`: surface moves (low-coordinated atoms to the best vacant surface sites);
 * :mod:`.tempering`: parallel tempering over temperatures and Gaussian widths;
 * :mod:`.population`: a population of walkers kept diverse by a motif descriptor;
-* :mod:`.runner`: a single-walker loop over the protocol, CPU-time budget and trace.
+* :mod:`.budget`: CPU-time budget, tracker and result of a run, the compiled LJ quench;
+* :mod:`.runner`: one walker of the engine (``global_minimize``) with injected strategies.
 """

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..clusters import random_cluster
 from ..moves import Metropolis, RandomDisplacement
+from .budget import Budget, HardResult, Tracker, lj_quench
 from .descriptors import descriptor, motif
-from .runner import Budget, HardResult, Tracker, lj_quench
 
 __all__ = ["crowded", "motif_population"]
 

@@ -12,13 +12,14 @@ parallel-tempering rule :func:`swap_probability` (Strodel, Lee, Whittleston & Wa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..clusters import random_cluster
 from ..moves import Metropolis, RandomDisplacement
-from .runner import Budget, HardResult, Tracker, lj_quench
+from .budget import Budget, HardResult, Tracker, lj_quench
 
 __all__ = ["swap_probability", "geometric_temperatures", "parallel_tempering"]
 
@@ -59,7 +60,9 @@ def _replica_quenches(n_atoms: int, widths: Sequence[float], quench_kwargs: dict
 def parallel_tempering(n_atoms: int, budget: Budget, rng: np.random.Generator, *,
                        temperatures: Sequence[float] = (0.6, 0.85, 1.2, 1.7),
                        widths: Sequence[float] | None = None, take_step=None,
-                       swap_every: int = 1, quench_kwargs: dict | None = None) -> HardResult:
+                       swap_every: int = 1, quench_kwargs: dict | None = None,
+                       x0: np.ndarray | None = None, callback=None,
+                       clock: Callable[[], float] = time.process_time) -> HardResult:
     """Run BHPT until ``budget`` ends; every quench counts against the budget.
 
     Parameters
@@ -81,6 +84,18 @@ def parallel_tempering(n_atoms: int, budget: Budget, rng: np.random.Generator, *
         Rounds (one quench per replica) between swap attempts.
     quench_kwargs : dict, optional
         Passed to :func:`~.runner.lj_quench`.
+    x0 : array_like, shape (n_atoms, 3), optional
+        Start of every replica (default: one random cluster each).
+    callback : callable, optional
+        ``callback(x, e, accepted)`` after every quench; True stops the run.
+    clock : callable
+        The clock of ``budget.cpu_limit`` (default CPU seconds of the process).
+
+    Returns
+    -------
+    HardResult
+        ``info`` holds the swap rate, the ladder, ``stop_reason`` (``'target'``,
+        ``'budget'``, ``'callback'`` or ``'interrupted'``: Ctrl-C keeps the best so far).
     """
     temps = [float(t) for t in temperatures]
     widths = [0.0] * len(temps) if widths is None else [float(w) for w in widths]
@@ -91,26 +106,47 @@ def parallel_tempering(n_atoms: int, budget: Budget, rng: np.random.Generator, *
     quenches = _replica_quenches(n_atoms, widths, quench_kwargs or {})
     accepts = [Metropolis(t) for t in temps]
     step = take_step if take_step is not None else RandomDisplacement(0.4)
-    tr = Tracker(budget, quenches[0])
-    xs, es = [], []
-    for q in quenches:
-        x, e = q(random_cluster(n_atoms, rng), rng, deep=True)
-        xs.append(x)
-        es.append(e)
-        tr.record(x, e)
-    rounds, tried, swapped = 0, 0, 0
-    while not tr.done():
+    tr = Tracker(budget, quenches[0], clock=clock)
+    xs: list = [None] * len(temps)
+    es = [math.inf] * len(temps)
+    stop, rounds, tried, swapped = "budget", 0, 0, 0
+    try:
         for k, q in enumerate(quenches):
-            x, e = q(step(xs[k], rng), rng)
-            tr.record(x, e)
-            if accepts[k](e, es[k], rng):
-                xs[k], es[k] = x, e
-        rounds += 1
-        if rounds % swap_every == 0:
-            for k in range(int(rng.integers(0, 2)), len(temps) - 1, 2):  # even/odd pairs
-                tried += 1
-                if rng.random() < swap_probability(es[k], es[k + 1], temps[k], temps[k + 1]):
-                    xs[k], xs[k + 1] = xs[k + 1], xs[k]
-                    es[k], es[k + 1] = es[k + 1], es[k]
-                    swapped += 1
-    return tr.result(swap_rate=swapped / max(tried, 1), temperatures=temps, widths=widths)
+            start = random_cluster(n_atoms, rng) if x0 is None else np.array(x0, dtype=float)
+            xs[k], es[k] = q(start, rng, deep=True)
+            tr.record(xs[k], es[k])
+        while not tr.done():
+            for k, q in enumerate(quenches):
+                x, e = q(step(xs[k], rng), rng)
+                tr.record(x, e)
+                accepted = bool(accepts[k](e, es[k], rng))
+                if accepted:
+                    xs[k], es[k] = x, e
+                if callback is not None and callback(np.asarray(x), e, accepted) is True:
+                    stop = "callback"  # at once, like the engine
+                    break
+            if stop == "callback":
+                break
+            rounds += 1
+            if rounds % swap_every == 0:
+                tried, swapped = _swap_round(xs, es, temps, rng, tried, swapped)
+    except KeyboardInterrupt:
+        if tr.best_x is None:
+            raise
+        stop = "interrupted"
+    if stop == "budget" and tr.hit_time is not None:
+        stop = "target"
+    return tr.result(swap_rate=swapped / max(tried, 1), temperatures=temps, widths=widths,
+                     stop_reason=stop)
+
+
+def _swap_round(xs: list, es: list, temps: list, rng: np.random.Generator, tried: int,
+                swapped: int) -> tuple[int, int]:
+    """One sweep of neighbour swaps (even or odd pairs, drawn), in place."""
+    for k in range(int(rng.integers(0, 2)), len(temps) - 1, 2):
+        tried += 1
+        if rng.random() < swap_probability(es[k], es[k + 1], temps[k], temps[k + 1]):
+            xs[k], xs[k + 1] = xs[k + 1], xs[k]
+            es[k], es[k + 1] = es[k + 1], es[k]
+            swapped += 1
+    return tried, swapped
