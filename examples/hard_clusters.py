@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ase_gausslj.defaults import best_strategy
 from ase_gausslj.io import check_writable, scratch_path, write_json
 from ase_gausslj.optimize.hard.descriptors import motif
 from ase_gausslj.optimize.hard.population import motif_population
@@ -108,6 +109,9 @@ def pele_run(n: int, seed: int, target: float, cpu_limit: float) -> dict:
     return {"best": float(best), "quenches": steps, "cpu": time.process_time() - t0,
             "time_to_target": hit, "trace": trace}
 
+
+DEFAULT_NAME = {"displacement": "bh", "surface": "surface", "pt-surface": "pt-surface"}
+"""``global_minimize(strategy=)`` names -> the names of :data:`STRATEGIES`."""
 
 ENGINE = {"bh", "surface", "surface-mix"}
 """The strategies run by ``global_minimize`` (the one engine; ``"runner": "engine"`` in the
@@ -202,11 +206,18 @@ def _merged(paths: list[str]) -> list[dict]:
 
 
 def table(paths: list[str]) -> str:
-    """README rows (markdown) from one or more output JSONs: our strategies and pele."""
+    """README rows (markdown) from one or more output JSONs: our strategies and pele.
+
+    ``gap`` is the best energy above the reference (the database minimum, or the paper's
+    value for N = 250/500) in percent of it; ``default`` marks the strategy that
+    ``gausslj optimize N`` runs (:func:`ase_gausslj.defaults.best_strategy`).
+    """
     runs = _merged(paths)
     rows = summarize(runs)
     lines = ["| N | target | strategy | hits/seeds | median CPU-s to target | best (median) "
-             "| CPU-s cap | pele hits/seeds, median CPU-s |", "|---|---|---|---|---|---|---|---|"]
+             "| gap of best | CPU-s cap | pele hits/seeds, median CPU-s (best) | default |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
     def fmt(v):
         return "-" if v is None else f"{v:.1f}"
 
@@ -214,12 +225,16 @@ def table(paths: list[str]) -> str:
         if r["strategy"] == "pele":
             continue
         pele = rows.get(f"{r['n']} pele")
-        ref = next(x["target"] for x in runs if x["n"] == r["n"])
-        pele_s = (f"{pele['hits']}/{pele['seeds']}, {fmt(pele['median_cpu_s'])}"
-                  if pele else "not run")
-        lines.append(f"| {r['n']} | {ref:.6f} | {r['strategy']} | {r['hits']}/{r['seeds']} "
+        ref = next(x["reference"] for x in runs if x["n"] == r["n"])
+        target = next(x["target"] for x in runs if x["n"] == r["n"])
+        pele_s = (f"{pele['hits']}/{pele['seeds']}, {fmt(pele['median_cpu_s'])} "
+                  f"(best {pele['best']:.6f})" if pele else "not run")
+        gap = 100.0 * (r["best"] - ref) / abs(ref)
+        default = DEFAULT_NAME.get(best_strategy(r["n"])) == r["strategy"]
+        lines.append(f"| {r['n']} | {target:.6f} | {r['strategy']} | {r['hits']}/{r['seeds']} "
                      f"| {fmt(r['median_cpu_s'])} | {r['best']:.6f} ({r['median_best']:.6f}) "
-                     f"| {r['cpu_limit']:g} | {pele_s} |")
+                     f"| {gap:.3f} % | {r['cpu_limit']:g} | {pele_s} "
+                     f"| {'**yes**' if default else ''} |")
     return "\n".join(lines)
 
 
