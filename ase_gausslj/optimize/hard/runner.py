@@ -1,4 +1,4 @@
-"""CPU-time budgets and results of the hard-cluster runners.
+"""One walker of the engine (global_minimize) with injected strategies, on a CPU clock.
 
 :func:`basin_hop` is one walker of :func:`~ase_gausslj.optimize.globalopt.global_minimize`
 (the one engine) with injected strategies, on a CPU clock. :class:`Budget`,
