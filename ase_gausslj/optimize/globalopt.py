@@ -203,7 +203,8 @@ def global_minimize(
     opts = opts.replace(max_minimizations=check_budget(budget, opts.max_minimizations))
     custom = [k for k, v in (("take_step", take_step), ("accept_test", accept_test),
                              ("quench", quench), ("objective", objective)) if v is not None]
-    strategy = resolve_strategy(opts, method, n_atoms, custom=custom)
+    strategy = resolve_strategy(opts, method, n_atoms, custom=custom,
+                                resumable=state_file is not None or resume is not None)
     objective = _default_objective() if objective is None else objective
     settings, stop = check_options(opts, method, n_atoms, objective)
     n_starts = count(GLOBAL_OPT.n_starts if opts.n_starts is None else opts.n_starts,

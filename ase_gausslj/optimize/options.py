@@ -231,8 +231,13 @@ def check_options(o: BHOptions, method: str, n_atoms: int,
     return settings, _stop_rule(o)
 
 
-def resolve_strategy(o: BHOptions, method: str, n_atoms: int, *, custom: list[str]) -> str:
+def resolve_strategy(o: BHOptions, method: str, n_atoms: int, *, custom: list[str],
+                     resumable: bool = False) -> str:
     """The strategy that runs: ``o.strategy``, or for ``'auto'`` the size's measured best.
+
+    ``resumable`` (a ``state_file`` or ``resume`` was given): ``'auto'`` then never picks
+    ``'pt-surface'``, which keeps no resumable state, and runs plain ``'displacement'``
+    instead (the result's ``strategy`` says so).
 
     ``custom`` names what the caller supplied (``'take_step'``, ``'objective'``, ...). The
     per-size winners were measured on the built-in LJ in reduced units with the presets,
@@ -246,6 +251,8 @@ def resolve_strategy(o: BHOptions, method: str, n_atoms: int, *, custom: list[st
     others = ([f"method={method!r}"] if method != "bh" else []) + list(custom) + units
     if name == "auto":
         name = "displacement" if others else best_strategy(n_atoms)
+        if resumable and name == "pt-surface":
+            name = "displacement"
     elif name != "displacement" and others:
         raise ValueError(f"strategy={name!r} runs the built-in LJ in reduced units with "
                          f"method='bh'; it cannot be combined with {', '.join(others)}")

@@ -123,6 +123,10 @@ def test_strategy_conflicts_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="state_file"):
         global_minimize(13, strategy="pt-surface", max_minimizations=2,
                         state_file=tmp_path / "s.json")
+    # 'auto' at a size whose winner is pt-surface stays resumable with a state file
+    n_pt = next(n for n, v in BEST_STRATEGY.items() if v == "pt-surface")
+    ck = global_minimize(n_pt, max_minimizations=2, seed=0, state_file=tmp_path / "a.json")
+    assert ck.strategy == "displacement" and (tmp_path / "a.json").exists()
     # 'auto' never overrides what the caller chose
     smoothed = global_minimize(75, method="smoothed-bh", max_minimizations=2, seed=0)
     assert smoothed.strategy == "displacement"
