@@ -32,8 +32,8 @@ from contextlib import contextmanager
 import numba as nb
 import numpy as np
 
-from .kernels import _pair_row
-from .pair_terms import N_RSEG, R2_BITS, _cubic, _r2_locate
+from .csr_kernels import _RARE, _flush, _queue, _rare_buffers
+from .pair_terms import N_RSEG, R2_BITS, Cutoff, Outputs, _cubic, _r2_locate
 from .validation import check_width
 
 __all__ = ["supports", "batch_energy_forces", "batch_energy_forces_unchecked"]
@@ -42,7 +42,6 @@ __all__ = ["supports", "batch_energy_forces", "batch_energy_forces_unchecked"]
 #: long enough to vectorize (LJ55 x 1000 at width 0.3: 6.5 ms at 64, 5.7 ms at 128)
 _BLOCK = 128
 _U1, _U2, _U3 = np.uint64(1), np.uint64(2), np.uint64(3)
-_QUEUE = 128  # rare pairs per call of the general row kernel
 
 # reassociation lets LLVM vectorize the reductions (energy, force on atom i); no
 # 'nnan'/'ninf', so a non-finite energy still reaches the caller's check
@@ -229,14 +228,10 @@ def _rare_pairs(x, flag, r, sa, f):
     energy (NaN at a non-finite distance, which the caller then reports). The flags, not
     a second test of ``r^2``, say which pairs: every pair is counted once."""
     n = x.shape[0]
-    qi = np.empty(_QUEUE, dtype=np.int64)
-    qj = np.empty(_QUEUE, dtype=np.int64)
-    qd = np.empty((_QUEUE, 3))
-    q2 = np.empty(_QUEUE)
-    tt = np.zeros(_QUEUE, dtype=np.int64)
-    eq = np.empty(_QUEUE)
-    gq = np.empty(_QUEUE)
-    rb = np.empty(_QUEUE, dtype=np.int64)
+    buf = _rare_buffers()
+    # the Verlet-list loops' queue, flushed into plain forces (no cutoff: all pairs count)
+    out = Outputs(f, np.zeros(0), np.zeros((3, 3)), np.zeros((0, 3, 3)), False, False)
+    cut = Cutoff(np.inf, 0, 0.0)
     etot = 0.0
     m = 0
     pair = 0
@@ -249,31 +244,12 @@ def _rare_pairs(x, flag, r, sa, f):
                 r2 = dx * dx + dy * dy + dz * dz
                 if not r2 == r2:  # never into the table lookups
                     return np.nan
-                qi[m] = i
-                qj[m] = j
-                qd[m, 0] = dx
-                qd[m, 1] = dy
-                qd[m, 2] = dz
-                q2[m] = r2
-                m += 1
-                if m == _QUEUE:
-                    etot += _flush(m, qi, qj, qd, q2, tt, eq, gq, rb, sa, f)
+                m = _queue(m, i, j, 0, dx, dy, dz, r2, buf)
+                if m == _RARE:
+                    etot += _flush(m, buf, out, cut, sa)
                     m = 0
             pair += 1
-    return etot + _flush(m, qi, qj, qd, q2, tt, eq, gq, rb, sa, f)
-
-
-@nb.njit(cache=True)
-def _flush(m, qi, qj, qd, q2, tt, eq, gq, rb, sa, f):
-    """``m`` queued pairs through ``_pair_row``: forces into ``f``, returns the energy."""
-    _pair_row(m, q2, tt, eq, gq, rb, sa)
-    etot = 0.0
-    for q in range(m):
-        etot += eq[q]
-        for k in range(3):
-            f[qi[q], k] += gq[q] * qd[q, k]
-            f[qj[q], k] -= gq[q] * qd[q, k]
-    return etot
+    return etot + _flush(m, buf, out, cut, sa)
 
 
 @nb.njit(cache=True, parallel=True)
