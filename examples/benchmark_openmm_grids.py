@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import openmm as mm
@@ -26,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def main(argv=None) -> dict:
-    from openmm_cost_breakdown import _system
+    from openmm_cost_breakdown import _system, interleaved_step_times
 
     from openmm_gausslj import smooth_system
     from openmm_gausslj.forces.table import TableGrid
@@ -45,23 +44,7 @@ def main(argv=None) -> dict:
     for name, kw in grids.items():
         systems[name] = smooth_system(system, args.width,
                                       grid=TableGrid(r_core=0.6, **json.loads(kw)))
-    plat = mm.Platform.getPlatformByName("CPU")
-    built = {}
-    for name, s in systems.items():
-        integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
-        ctx = mm.Context(s, integ, plat, {"Threads": "1"})
-        ctx.setPositions(pos)
-        ctx.setVelocitiesToTemperature(300, 1)
-        integ.step(2)
-        built[name] = (ctx, integ)
-    times = {k: [] for k in built}
-    for _ in range(args.rounds):
-        for name, (_, integ) in built.items():
-            t0, n = time.process_time(), 0
-            while time.process_time() - t0 < args.seconds:
-                integ.step(5)
-                n += 5
-            times[name].append((time.process_time() - t0) / n * 1e3)
+    times, _ = interleaved_step_times(systems, pos, args.rounds, args.seconds)
     ref = float(np.median(times["original"]))
     result = {"system": args.system, "width_nm": args.width, "openmm": mm.__version__,
               "command": "python examples/benchmark_openmm_grids.py " + " ".join(

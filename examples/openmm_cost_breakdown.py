@@ -169,6 +169,32 @@ def variants(name: str, width: float, split_cutoffs) -> tuple[dict, object]:
     return out, positions
 
 
+def interleaved_step_times(systems: dict, positions, rounds: int, seconds: float,
+                           threads: int = 1) -> tuple[dict, dict]:
+    """``(times, energies)``: ms per Langevin step of each System on the CPU platform,
+    ``rounds`` values each (the Systems take turns, ``seconds`` of CPU time a turn), and
+    each System's potential energy at ``positions`` (kJ/mol)."""
+    plat = mm.Platform.getPlatformByName("CPU")
+    built, energies = {}, {}
+    for kind, s in systems.items():
+        integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
+        ctx = mm.Context(s, integ, plat, {"Threads": str(threads)})
+        ctx.setPositions(positions)
+        energies[kind] = ctx.getState(getEnergy=True).getPotentialEnergy()._value
+        ctx.setVelocitiesToTemperature(300, 1)
+        integ.step(2)
+        built[kind] = (ctx, integ)
+    times = {k: [] for k in built}
+    for _ in range(rounds):
+        for kind, (_, integ) in built.items():
+            t0, n = time.process_time(), 0
+            while time.process_time() - t0 < seconds:
+                integ.step(5)
+                n += 5
+            times[kind].append((time.process_time() - t0) / n * 1e3)
+    return times, energies
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--system", default="tip3p", help="'tip3p' or an openmmtools test system")
@@ -182,25 +208,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     cuts = [float(c) for c in args.split_cutoffs.split(",") if c]
     systems, positions = variants(args.system, args.width, cuts)
-    plat = mm.Platform.getPlatformByName("CPU")
-    props = {"Threads": str(args.threads)}
-    built = {}
-    for kind, s in systems.items():
-        integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
-        ctx = mm.Context(s, integ, plat, props)
-        ctx.setPositions(positions)
-        energy = ctx.getState(getEnergy=True).getPotentialEnergy()._value
-        ctx.setVelocitiesToTemperature(300, 1)
-        integ.step(2)
-        built[kind] = (ctx, integ, energy)
-    times = {k: [] for k in built}
-    for _ in range(args.rounds):
-        for kind, (_, integ, _) in built.items():
-            t0, n = time.process_time(), 0
-            while time.process_time() - t0 < args.seconds:
-                integ.step(5)
-                n += 5
-            times[kind].append((time.process_time() - t0) / n * 1e3)
+    times, energies = interleaved_step_times(systems, positions, args.rounds, args.seconds,
+                                             args.threads)
     ref = float(np.median(times["original"]))
     result = {"system": args.system, "width_nm": args.width, "openmm": mm.__version__,
               "threads": args.threads,
@@ -208,7 +217,7 @@ def main(argv=None) -> dict:
                   sys.argv[1:] if argv is None else argv),
               "variants": {k: {"ms_per_step": float(np.median(v)),
                                "ratio_vs_original": float(np.median(v)) / ref,
-                               "start_energy_kj_mol": built[k][2], "rounds_ms": v}
+                               "start_energy_kj_mol": energies[k], "rounds_ms": v}
                            for k, v in times.items()}}
     if args.out:
         from ase_gausslj.io import write_json
