@@ -76,32 +76,6 @@ def _without(term: str, by: str = ""):
     return edit
 
 
-def _split(smoothed: mm.System, system: mm.System, width: float, cutoff: float,
-           correction_term: str) -> mm.System:
-    """LJ over the LJ particles only (interaction group), the correction in its own force."""
-    from openmm_gausslj.forces.coulomb import coulomb_correction_force
-    from openmm_gausslj.forces.expressions import coulomb_max_parameter
-
-    out = _edited(smoothed, _without(correction_term))
-    pair = next(f for f in out.getForces() if f.getName() == "GaussLJ")
-    lj = [i for i in range(pair.getNumParticles()) if pair.getParticleParameters(i)[1] > 0]
-    pair.addInteractionGroup(lj, lj)
-    limit = next(pair.getGlobalParameterDefaultValue(m)
-                 for m in range(pair.getNumGlobalParameters())
-                 if pair.getGlobalParameterName(m) == coulomb_max_parameter())
-    nb = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
-    q = np.array([nb.getParticleParameters(i)[0].value_in_unit(mm.unit.elementary_charge)
-                  for i in range(nb.getNumParticles())])
-    exc = [tuple(nb.getExceptionParameters(m)[:2]) for m in range(nb.getNumExceptions())]
-    corr = coulomb_correction_force(q, exc, method=pair.getNonbondedMethod(), cutoff=cutoff,
-                                    width=width)
-    for m in range(corr.getNumGlobalParameters()):
-        if corr.getGlobalParameterName(m) == coulomb_max_parameter():
-            corr.setGlobalParameterDefaultValue(m, limit)  # one default per parameter
-    out.addForce(corr)
-    return out
-
-
 def _own_correction(smoothed: mm.System, system: mm.System, width: float, cutoff: float,
                     correction_term: str) -> mm.System:
     """The correction in its own all-pairs force with a short cutoff (LJ force untouched)."""
@@ -123,6 +97,16 @@ def _own_correction(smoothed: mm.System, system: mm.System, width: float, cutoff
         if corr.getGlobalParameterName(m) == coulomb_max_parameter():
             corr.setGlobalParameterDefaultValue(m, limit)  # one default per parameter
     out.addForce(corr)
+    return out
+
+
+def _split(smoothed: mm.System, system: mm.System, width: float, cutoff: float,
+           correction_term: str) -> mm.System:
+    """LJ over the LJ particles only (interaction group), the correction in its own force."""
+    out = _own_correction(smoothed, system, width, cutoff, correction_term)
+    pair = next(f for f in out.getForces() if f.getName() == "GaussLJ")
+    lj = [i for i in range(pair.getNumParticles()) if pair.getParticleParameters(i)[1] > 0]
+    pair.addInteractionGroup(lj, lj)
     return out
 
 
