@@ -18,7 +18,7 @@ import numpy as np
 from . import kernels
 from .closed_forms import kink_coefficients, lj_affine_coefficients
 from .defaults import R_CORE, WIDTH_LIMIT, WIDTH_MAX
-from .neighbors import check_cell, check_cutoff, check_pbc
+from .neighbors import check_compute_options
 from .pair_terms import N_RSEG, Cutoff, SliceArgs, outputs
 from .validation import (
     check_finite,
@@ -39,7 +39,6 @@ __all__ = ["PairResult", "SmoothedLJ"]
 _check_width_max = check_width  # the constructor's check of width_max (not a per-call one)
 
 _EXACT_BELOW = 1e-8
-_CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
 _NO_CELL = np.zeros((3, 3))
 
 
@@ -303,7 +302,7 @@ class SmoothedLJ:
         pos = check_positions(positions)
         n = len(pos)
         types = self._types_for(n)
-        cutoff, cell, periodic, mode, ro2, skin = _check_compute_options(
+        cutoff, cell, periodic, mode, ro2, skin = check_compute_options(
             cutoff, cell, pbc, cutoff_mode, taper_start, skin
         )
         args = self._slices(width, cutoff if mode == 1 else None)
@@ -389,36 +388,3 @@ def _check_result(e: float, forces: np.ndarray, pos: np.ndarray) -> None:
         raise ValueError(f"positions: coordinates up to {big:.3g} overflow the pair "
                          f"distances; keep them below {_MAX_COORDINATE:.0e}")
     raise FloatingPointError("non-finite energy or forces (overlapping atoms at width 0?)")
-
-
-def _check_compute_options(cutoff, cell, pbc, cutoff_mode, taper_start, skin):
-    """Validate :meth:`SmoothedLJ.compute`'s options once, naming the bad argument.
-
-    Returns ``(cutoff, cell, periodic, mode, ro2, skin)`` with ``cell`` a finite (3, 3)
-    array or None, ``periodic`` a bool array of 3 and ``mode`` the kernel's cutoff code.
-    """
-    if not isinstance(cutoff_mode, str) or cutoff_mode not in _CUTOFF_MODES:
-        raise ValueError(
-            f"cutoff_mode must be one of {sorted(_CUTOFF_MODES)}, got {cutoff_mode!r}"
-        )
-    periodic = check_pbc(pbc)
-    cell = check_cell(cell)
-    if cutoff is not None:
-        cutoff = check_cutoff(cutoff)
-    elif periodic.any():
-        raise ValueError("cutoff: a periodic system needs a finite cutoff")
-    if cutoff is None and cutoff_mode != "none":
-        raise ValueError(f"cutoff_mode {cutoff_mode!r} needs a cutoff")
-    if skin is not None:
-        skin = float(check_finite_nonneg(skin, "skin"))
-    mode = _CUTOFF_MODES[cutoff_mode]
-    ro2 = 0.0
-    if mode == 2:
-        if taper_start is None:
-            raise ValueError("taper_start is required with cutoff_mode='taper'")
-        start = float(check_finite_nonneg(taper_start, "taper_start"))
-        if not start < cutoff:
-            raise ValueError(f"taper_start must satisfy 0 <= taper_start < cutoff, got {start}")
-        ro2 = start * start
-    return cutoff, cell, periodic, mode, ro2, skin
-

@@ -16,9 +16,9 @@ import sys
 import numba as nb
 import numpy as np
 
-from .validation import check_finite, check_periodic_images, check_positions
+from .validation import check_finite, check_finite_nonneg, check_periodic_images, check_positions
 
-__all__ = ["neighbor_pairs", "check_cutoff", "check_pbc", "check_cell"]
+__all__ = ["neighbor_pairs", "check_cutoff", "check_pbc", "check_cell", "check_compute_options"]
 
 
 @nb.njit(cache=True, inline="always")
@@ -273,3 +273,40 @@ def neighbor_pairs(positions, cutoff: float, cell=None, pbc=None):
     bmag = np.linalg.norm(inv, axis=0)  # |b_k|: reciprocal vectors are inv's columns
     pi, pj, sh = _build(frac, c, pbc, cutoff, bmag)
     return pi, pj, sh.astype(np.float64) @ c
+
+
+#: ``cutoff_mode`` names and the kernels' codes (:class:`.pair_terms.Cutoff`)
+CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
+
+
+def check_compute_options(cutoff, cell, pbc, cutoff_mode, taper_start, skin):
+    """Validate :meth:`SmoothedLJ.compute`'s options once, naming the bad argument.
+
+    Returns ``(cutoff, cell, periodic, mode, ro2, skin)`` with ``cell`` a finite (3, 3)
+    array or None, ``periodic`` a bool array of 3 and ``mode`` the kernel's cutoff code.
+    """
+    if not isinstance(cutoff_mode, str) or cutoff_mode not in CUTOFF_MODES:
+        raise ValueError(
+            f"cutoff_mode must be one of {sorted(CUTOFF_MODES)}, got {cutoff_mode!r}"
+        )
+    periodic = check_pbc(pbc)
+    cell = check_cell(cell)
+    if cutoff is not None:
+        cutoff = check_cutoff(cutoff)
+    elif periodic.any():
+        raise ValueError("cutoff: a periodic system needs a finite cutoff")
+    if cutoff is None and cutoff_mode != "none":
+        raise ValueError(f"cutoff_mode {cutoff_mode!r} needs a cutoff")
+    if skin is not None:
+        skin = float(check_finite_nonneg(skin, "skin"))
+    mode = CUTOFF_MODES[cutoff_mode]
+    ro2 = 0.0
+    if mode == 2:
+        if taper_start is None:
+            raise ValueError("taper_start is required with cutoff_mode='taper'")
+        start = float(check_finite_nonneg(taper_start, "taper_start"))
+        if not start < cutoff:
+            raise ValueError(f"taper_start must satisfy 0 <= taper_start < cutoff, got {start}")
+        ro2 = start * start
+    return cutoff, cell, periodic, mode, ro2, skin
+
