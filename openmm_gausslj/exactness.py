@@ -25,7 +25,8 @@ import openmm.unit as unit
 from ase_gausslj.core.potential import lj_affine_coefficients
 
 from .contacts import core_contacts
-from .forces.expressions import WIDTH_PARAMETER, smoothed_force_indices
+from .forces.compiled import computation_of
+from .forces.expressions import WIDTH_PARAMETER, global_defaults, smoothed_force_indices
 from .forces.lj_forms import BondLJ, PairLJ
 
 __all__ = ["R_CORE_PARAMETER", "ExactnessReport", "exactness_report", "pair_energy_difference",
@@ -66,10 +67,7 @@ class ExactnessReport:
 
 
 def _r_core(force: mm.Force) -> float | None:
-    for k in range(force.getNumGlobalParameters()):
-        if force.getGlobalParameterName(k) == R_CORE_PARAMETER:
-            return float(force.getGlobalParameterDefaultValue(k))
-    return None
+    return global_defaults(force).get(R_CORE_PARAMETER)
 
 
 def _pair_form(k: int, f: mm.CustomNonbondedForce) -> tuple[PairLJ, list]:
@@ -116,7 +114,9 @@ def _forms(system: mm.System, parameter: str):
         if rc is None:  # built by hand (forces.py), not by smooth_system: core unknown
             continue
         r_core = rc
-        if isinstance(f, mm.CustomNonbondedForce):
+        if isinstance(f, mm.PythonForce):
+            pairs.append((computation_of(f).pair_lj(k, f.getForceGroup()), []))
+        elif isinstance(f, mm.CustomNonbondedForce):
             pairs.append(_pair_form(k, f))
         else:
             bonds.append(_bond_form(k, f))

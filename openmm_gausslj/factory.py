@@ -26,9 +26,9 @@ import copy
 
 import numpy as np
 import openmm as mm
-import openmm.unit as unit
 
 from .contacts import core_contacts
+from .forces.compiled import PendingCompiled, plan_correction, plan_pair
 from .forces.coulomb import (
     CoulombCorrection,
     coulomb_correction_force,
@@ -45,7 +45,7 @@ from .forces.lj import (
 from .forces.lj_forms import BondLJ, PairLJ, nonbonded_pair_lj, read_lj_forms
 from .forces.sizing import size_tables
 from .forces.table import TableGrid
-from .inputs import check_parameter_name, scalar_float, width_nm
+from .inputs import check_parameter_name, smooth_options, width_nm
 
 __all__ = ["smooth_system", "FORCE_FIELD_R_CORE"]
 
@@ -94,7 +94,13 @@ def _place(force: mm.CustomNonbondedForce, pair: PairLJ, groups) -> None:
     force.setForceGroup(pair.group)
 
 
-def _smoothed_pair(pair: PairLJ, groups, common, correction=None) -> mm.CustomNonbondedForce:
+def _smoothed_pair(pair: PairLJ, groups, common, correction=None, engine: str = "custom"):
+    if engine == "compiled":
+        if pair.types is not None or groups:
+            raise ValueError("engine='compiled' smooths a whole System's Lorentz-Berthelot "
+                             "LJ; per-type tables (CHARMM) and atoms= regions need "
+                             "engine='custom'")
+        return plan_pair(pair, correction, common)
     if pair.types is None:
         force = smoothed_lj_force(pair.sigma, pair.epsilon, exclusions=pair.exclusions,
                                   coulomb_correction=correction, **common)
@@ -164,7 +170,7 @@ def _move_lj(nb, pair: PairLJ, bonds: BondLJ, exc, moved_lj, region, opts, commo
         nb.setUseDispersionCorrection(False)  # carried by the smoothed force now
     groups = _groups(region, opts["solute_solvent"])
     plan["pairs"].append((pair, groups))
-    plan["new"].append(_smoothed_pair(pair, groups, common, merged))
+    plan["new"].append(_smoothed_pair(pair, groups, common, merged, opts["engine"]))
     if region is not None and not opts["solute_solvent"] and region[1].size:
         plan["new"].append(_exact_lb_pair(pair, [(region[0], region[1])]))
     if moved_lj:
@@ -180,7 +186,10 @@ def _smooth_charges(nb, pair: PairLJ, bonds: BondLJ, q, exc, method_cutoff, regi
     """Plan the smoothed-Coulomb correction (its own force unless the LJ force carries it)
     and the smoothed charged exceptions of ``nb``."""
     method, cutoff = method_cutoff
-    if own_force:
+    if own_force and opts["engine"] == "compiled":
+        plan["new"].append(plan_correction(q, [(x[0], x[1]) for x in exc], method, cutoff,
+                                           common, nb.getForceGroup()))
+    elif own_force:
         corr = coulomb_correction_force(
             q, [(x[0], x[1]) for x in exc], method=method, cutoff=cutoff,
             width=common["width"], groups=_groups(region, opts["solute_solvent"]),
@@ -225,7 +234,7 @@ def _split_charmm(out, pair: PairLJ, region, opts, common, plan) -> None:
     """CHARMM pair force: smoothed copy on the region, the original kept on the rest."""
     groups = _groups(region, opts["solute_solvent"])
     plan["pairs"].append((pair, groups))
-    plan["new"].append(_smoothed_pair(pair, groups, common))
+    plan["new"].append(_smoothed_pair(pair, groups, common, engine=opts["engine"]))
     if region is None:
         plan["remove"].append(pair.index)
         return
@@ -297,6 +306,7 @@ def smooth_system(
     grid: TableGrid | None = None,
     exact_at_zero: bool = True,
     torsion_width=None,
+    engine: str = "custom",
 ) -> mm.System:
     """Copy of ``system`` with its LJ (and by default Coulomb) smoothed by one width.
 
@@ -342,6 +352,11 @@ def smooth_system(
         If given, also smooth the torsions (periodic, RB, CMAP) with this initial angular
         width (radians; global parameter ``gausslj_torsion_width``), see
         :func:`openmm_gausslj.forces.torsions.smooth_torsions`. Default: torsions untouched.
+    engine : {'custom', 'compiled'}
+        The pair force as a ``CustomNonbondedForce`` (any platform, GPUs included), or a
+        ``PythonForce`` running gausslj's compiled loops (:mod:`.forces.compiled`): the same
+        function, 2-3x faster on the CPU platform, slow on GPUs; whole Lorentz-Berthelot
+        Systems only (no ``atoms``, no CHARMM tables).
 
     Returns
     -------
@@ -353,7 +368,8 @@ def smooth_system(
     w = width_nm(width, "width")
     check_parameter_name(width_parameter)
     grid = _table_grid(grid, r_core, width_max)
-    opts = _options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff)
+    opts = smooth_options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff, engine,
+                    exact_at_zero)
     common = dict(width=0.0, width_parameter=width_parameter, grid=grid,
                   exact_at_zero=exact_at_zero)
     out = copy.deepcopy(system)
@@ -369,16 +385,9 @@ def smooth_system(
     # sized to the table's own limit, not the Coulomb one: the smoothed LJ stays the same
     # function whether or not the Coulomb is smoothed too
     size_tables(plan["new"], grid, lj_limit, width_parameter)
+    plan["lj_limit"] = lj_limit
     _install(out, plan, w, width_parameter, grid.r_core, torsion_width)
     return out
-
-
-def _options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff) -> dict:
-    """The checked switches of :func:`smooth_system` (``coulomb_cutoff`` in nm or None)."""
-    cut = None if coulomb_cutoff is None else scalar_float(
-        coulomb_cutoff, unit.nanometer, "coulomb_cutoff", minimum=0.0, strict=True)
-    return dict(smooth_coulomb=bool(smooth_coulomb), solute_solvent=bool(solute_solvent),
-                exact_14=bool(exact_14), coulomb_cutoff=cut)
 
 
 def _table_grid(grid: TableGrid | None, r_core: float, width_max: float | None) -> TableGrid:
@@ -413,7 +422,13 @@ def _install(out: mm.System, plan: dict, w: float, width_parameter: str, r_core:
     defaults = {width_parameter: w}
     if np.isfinite(plan["coulomb_limit"]):
         defaults[coulomb_max_parameter(width_parameter)] = plan["coulomb_limit"]
+    from .exactness import R_CORE_PARAMETER
+
     for f in plan["new"]:
+        if isinstance(f, PendingCompiled):
+            out.addForce(f.install(w, plan["lj_limit"], plan["coulomb_limit"],
+                                   {R_CORE_PARAMETER: float(r_core)}))
+            continue
         for m in range(f.getNumGlobalParameters()):
             name = f.getGlobalParameterName(m)
             if name in defaults:

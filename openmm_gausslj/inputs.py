@@ -17,6 +17,7 @@ import openmm.unit as unit
 from ase_gausslj.core.validation import check_finite, check_finite_nonneg, check_width
 
 __all__ = [
+    "smooth_options",
     "to_nm",
     "to_kj",
     "width_nm",
@@ -177,3 +178,18 @@ def coincident_pairs(positions, name: str = "positions") -> list[tuple[int, int]
         members = np.flatnonzero(inverse.reshape(-1) == group)
         pairs += [(int(a), int(b)) for k, a in enumerate(members) for b in members[k + 1:]]
     return pairs
+
+
+def smooth_options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff, engine,
+                   exact_at_zero) -> dict:
+    """The checked switches of :func:`~openmm_gausslj.smooth_system` (``coulomb_cutoff`` in
+    nm or None)."""
+    if engine not in ("custom", "compiled"):
+        raise ValueError(f"engine must be 'custom' or 'compiled', got {engine!r}")
+    if engine == "compiled" and not exact_at_zero:
+        raise ValueError("exact_at_zero=False applies to engine='custom' only (the compiled "
+                         "engine evaluates width 0 analytically)")
+    cut = None if coulomb_cutoff is None else scalar_float(
+        coulomb_cutoff, unit.nanometer, "coulomb_cutoff", minimum=0.0, strict=True)
+    return dict(smooth_coulomb=bool(smooth_coulomb), solute_solvent=bool(solute_solvent),
+                exact_14=bool(exact_14), coulomb_cutoff=cut, engine=engine)

@@ -13,9 +13,11 @@ import openmm as mm
 import openmm.unit as unit
 
 from .exactness import warn_if_inexact
+from .forces.compiled import computation_of, set_python_default
 from .forces.expressions import (  # noqa: F401
     WIDTH_PARAMETER,
     coulomb_max_parameter,
+    global_defaults,
     smoothed_force_indices,
     uses_table,
     width_max_parameter,
@@ -32,15 +34,15 @@ __all__ = [
 
 
 def _default(force: mm.Force, name: str) -> float:
-    for k in range(force.getNumGlobalParameters()):
-        if force.getGlobalParameterName(k) == name:
-            return float(force.getGlobalParameterDefaultValue(k))
-    raise KeyError(name)
+    return global_defaults(force)[name]
 
 
 def _lj_force_limit(f: mm.Force, ymax: float) -> float:
     """``ymax * min sigma`` over the LJ pairs (eps > 0) of one smoothed LJ force."""
     best = math.inf
+    if isinstance(f, mm.PythonForce):  # the compiled engine keeps its limit (nm) itself
+        comp = computation_of(f)
+        return comp.width_limit if comp is not None and comp.lj else best
     if isinstance(f, mm.CustomNonbondedForce):
         tabs = {f.getTabulatedFunctionName(k): f.getTabulatedFunction(k)
                 for k in range(f.getNumTabulatedFunctions())}
@@ -75,10 +77,9 @@ def width_limits(system: mm.System, parameter: str = WIDTH_PARAMETER) -> tuple[f
     coul = math.inf
     cmax = coulomb_max_parameter(parameter)
     for f in system.getForces():
-        if hasattr(f, "getNumGlobalParameters"):
-            names = [f.getGlobalParameterName(k) for k in range(f.getNumGlobalParameters())]
-            if cmax in names and parameter in names:
-                coul = min(coul, _default(f, cmax))
+        names = global_defaults(f)
+        if cmax in names and parameter in names:
+            coul = min(coul, names[cmax])
     return lj, coul
 
 
@@ -252,6 +253,9 @@ class GaussLJState:
         self.check_system(system)
         for k in _parameter_force_indices(system, self.parameter):
             f = system.getForce(k)
+            if isinstance(f, mm.PythonForce):
+                set_python_default(system, k, self.parameter, self._width)
+                continue
             for j in range(f.getNumGlobalParameters()):
                 if f.getGlobalParameterName(j) == self.parameter:
                     f.setGlobalParameterDefaultValue(j, self._width)
@@ -337,8 +341,7 @@ def _parameter_force_indices(system: mm.System, parameter: str) -> list[int]:
     """Every force with the global parameter (the LJ, Coulomb and torsion forces)."""
     out = []
     for k, f in enumerate(system.getForces()):
-        if hasattr(f, "getNumGlobalParameters") and parameter in {
-                f.getGlobalParameterName(m) for m in range(f.getNumGlobalParameters())}:
+        if parameter in global_defaults(f):
             out.append(k)
     return out
 

@@ -279,10 +279,11 @@ class SmoothedLJ:
         cell : array_like (3, 3), optional
             Lattice vectors as rows (orthorhombic or triclinic).
         pbc : bool or array_like of 3 bools, optional
-        cutoff_mode : {'none', 'shift', 'taper'}
+        cutoff_mode : {'none', 'shift', 'taper', 'switch'}
             'shift' subtracts ``V_s(cutoff)`` from every pair inside the cutoff; 'taper'
             multiplies by ASE's smooth cutoff function between ``taper_start`` and
-            ``cutoff``.
+            ``cutoff``; 'switch' by OpenMM's switching function (``1 - 10 x^3 + 15 x^4 -
+            6 x^5``, ``x = (r - taper_start) / (cutoff - taper_start)``).
         virial, per_atom : bool
             Also return the virial / per-atom energies (and per-atom virials if both).
         skin : float, optional

@@ -276,7 +276,7 @@ def neighbor_pairs(positions, cutoff: float, cell=None, pbc=None):
 
 
 #: ``cutoff_mode`` names and the kernels' codes (:class:`.pair_terms.Cutoff`)
-CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2}
+CUTOFF_MODES = {"none": 0, "shift": 1, "taper": 2, "switch": 3}
 
 
 def check_compute_options(cutoff, cell, pbc, cutoff_mode, taper_start, skin):
@@ -301,9 +301,9 @@ def check_compute_options(cutoff, cell, pbc, cutoff_mode, taper_start, skin):
         skin = float(check_finite_nonneg(skin, "skin"))
     mode = CUTOFF_MODES[cutoff_mode]
     ro2 = 0.0
-    if mode == 2:
+    if mode >= 2:
         if taper_start is None:
-            raise ValueError("taper_start is required with cutoff_mode='taper'")
+            raise ValueError(f"taper_start is required with cutoff_mode={cutoff_mode!r}")
         start = float(check_finite_nonneg(taper_start, "taper_start"))
         if not start < cutoff:
             raise ValueError(f"taper_start must satisfy 0 <= taper_start < cutoff, got {start}")

@@ -77,7 +77,8 @@ class SliceArgs(NamedTuple):
 
 class Cutoff(NamedTuple):
     """A pair list's cutoff: pairs at ``r^2 >= rc2`` are skipped; ``mode`` 0 none, 1 shift
-    by ``prm[t, 2]``, 2 ASE's smooth taper between ``ro2`` and ``rc2`` (all in r^2)."""
+    by ``prm[t, 2]``, 2 ASE's smooth taper between ``ro2`` and ``rc2`` (all in r^2), 3
+    OpenMM's switching function between ``sqrt(ro2)`` and ``sqrt(rc2)``."""
 
     rc2: float
     mode: int
@@ -237,6 +238,17 @@ def apply_cutoff(e, g, r2, t, cut, prm):
         dfc = 6.0 * (rc2 - r2) * (ro2 - r2) / d3
         g = g * fc + 2.0 * e * dfc
         e = e * fc
+    elif mode == 3 and r2 > ro2:
+        # OpenMM's switching function, in r: S = 1 - 10 x^3 + 15 x^4 - 6 x^5 on
+        # x = (r - r_s) / (r_c - r_s); d(V S)/dr / r = g S + V S' / r
+        r = np.sqrt(r2)
+        rs = np.sqrt(ro2)
+        span = np.sqrt(rc2) - rs
+        x = (r - rs) / span
+        s = 1.0 + x * x * x * (-10.0 + x * (15.0 - 6.0 * x))
+        ds = x * x * (-30.0 + x * (60.0 - 30.0 * x)) / span
+        g = g * s + e * ds / r
+        e = e * s
     return e, g
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "coulomb_max_parameter",
     "SAFE_R",
     "guard_term",
+    "global_defaults",
 ]
 
 WIDTH_PARAMETER = "gausslj_width"
@@ -184,7 +185,22 @@ def coulomb_correction_expression(prefactor: str, r: str, width_parameter: str) 
     )
 
 
+def global_defaults(force: mm.Force) -> dict[str, float]:
+    """The global parameters of ``force`` and their default values (custom forces and
+    ``PythonForce`` alike; empty for a force without any)."""
+    if isinstance(force, mm.PythonForce):
+        return {str(k): float(v) for k, v in dict(force.getGlobalParameters()).items()}
+    if not hasattr(force, "getNumGlobalParameters"):
+        return {}
+    return {force.getGlobalParameterName(k): float(force.getGlobalParameterDefaultValue(k))
+            for k in range(force.getNumGlobalParameters())}
+
+
 def uses_table(force: mm.Force, parameter: str) -> bool:
+    """Whether ``force`` is a smoothed LJ force with the width ``parameter``: a custom force
+    carrying the table, or the compiled engine's ``"GaussLJ"`` ``PythonForce``."""
+    if isinstance(force, mm.PythonForce):
+        return force.getName() == "GaussLJ" and parameter in global_defaults(force)
     if not isinstance(force, (mm.CustomNonbondedForce, mm.CustomCompoundBondForce)):
         return False
     names = {force.getGlobalParameterName(k) for k in range(force.getNumGlobalParameters())}
