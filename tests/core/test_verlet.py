@@ -146,3 +146,61 @@ def test_lean_loops_match_general_loop_and_all_pairs(w):
             assert res.energy == pytest.approx(e, rel=1e-12)
             np.testing.assert_allclose(res.forces, f, atol=1e-12 * scale)
         assert full.energies.sum() == pytest.approx(e, rel=1e-12)
+
+
+def _openmm_switch(r, rs, rc):
+    """OpenMM's switching function, written out independently of the kernels."""
+    x = np.clip((r - rs) / (rc - rs), 0.0, 1.0)
+    return 1.0 - 10.0 * x**3 + 15.0 * x**4 - 6.0 * x**5
+
+
+def test_switch_mode_is_openmms_switching_function():
+    """cutoff_mode='switch' at width 0 equals the plain LJ times OpenMM's S(r), brute force."""
+    rng = np.random.default_rng(3)
+    grid = np.stack(np.meshgrid(*[np.arange(4)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    pos = grid * 1.5 + rng.normal(0.0, 0.15, (64, 3))
+    cell = np.eye(3) * 6.0
+    rs, rc = 2.0, 2.5
+    res = SmoothedLJ(r_core=0.5).compute(pos, 0.0, cutoff=rc, cell=cell, pbc=True,
+                                         cutoff_mode="switch", taper_start=rs)
+    d = pos[None, :, :] - pos[:, None, :]
+    d -= np.round(d / 6.0) * 6.0
+    r = np.sqrt((d**2).sum(-1))[np.triu_indices(64, 1)]
+    r = r[r < rc]
+    assert r.min() > 0.5  # beyond the core: the regularized LJ is the plain LJ
+    e = (4.0 * (r**-12 - r**-6) * _openmm_switch(r, rs, rc)).sum()
+    assert res.energy == pytest.approx(e, rel=1e-10)
+
+
+@pytest.mark.parametrize("w", [0.0, 0.3])
+def test_switch_mode_forces_are_the_gradient(w):
+    rng = np.random.default_rng(4)
+    grid = np.stack(np.meshgrid(*[np.arange(4)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    pos = grid * 1.25 + rng.normal(0.0, 0.1, (64, 3))
+    drv = SmoothedLJ()
+    kw = dict(cutoff=2.4, cell=np.eye(3) * 5.0, pbc=True, cutoff_mode="switch",
+              taper_start=1.9)
+    f = drv.compute(pos, w, **kw).forces
+    h = 1e-6
+    for i, k in [(0, 0), (5, 1), (17, 2)]:
+        p, m = pos.copy(), pos.copy()
+        p[i, k] += h
+        m[i, k] -= h
+        fd = -(drv.compute(p, w, **kw).energy - drv.compute(m, w, **kw).energy) / (2 * h)
+        assert fd == pytest.approx(f[i, k], rel=1e-5, abs=1e-6)
+
+
+def test_switch_mode_needs_its_start():
+    with pytest.raises(ValueError, match="taper_start"):
+        SmoothedLJ().compute(np.zeros((2, 3)) + [[0, 0, 0], [1, 0, 0]], 0.0, cutoff=2.0,
+                             cutoff_mode="switch")
+
+
+def test_row_order_is_lexsort_within_rows():
+    from ase_gausslj.core.verlet import _row_order
+
+    rng = np.random.default_rng(0)
+    start = np.concatenate([[0], np.cumsum(rng.integers(0, 40, 300))])
+    key = rng.integers(0, 15, start[-1]).astype(float)  # ties: the order must be stable
+    rows = np.repeat(np.arange(300), np.diff(start))
+    assert (_row_order(start, key) == np.lexsort((key, rows))).all()
