@@ -31,8 +31,8 @@ Examples
     python examples/benchmark_openmm.py --solvated AlanineDipeptideExplicit --quick
 
 ``--solvated NAME`` instead times a solvated openmmtools test system (needs openmmtools):
-the original System, ``smooth_system`` on everything (also with a 0.4 nm cutoff for the
-Coulomb correction), and with region selection (the solute's atoms, with and without
+the original System, ``smooth_system`` on everything (custom forces, also with a 0.4 nm
+cutoff for the Coulomb correction; ``engine='compiled'``), and with region selection (the solute's atoms, with and without
 solute-solvent pairs), all at width 0.02 nm, Langevin
 2 fs, interleaved in the same run; the table lists ms per step and the ratio to the
 original.
@@ -232,6 +232,8 @@ def solvated_variants(name: str, widths=(0.02,)) -> tuple[dict, object, object, 
     out = {"original": system}
     for w in widths:
         out[f"smoothed_all_w{w}"] = smooth_system(system, w)
+    for w in widths:  # the same function in a PythonForce running gausslj's loops
+        out[f"compiled_all_w{w}"] = smooth_system(system, w, engine="compiled")
     out[f"smoothed_all_coulomb_cutoff_0.4_w{widths[0]}"] = smooth_system(
         system, widths[0], coulomb_cutoff=0.4)
     if solute:

@@ -115,7 +115,11 @@ def _forms(system: mm.System, parameter: str):
             continue
         r_core = rc
         if isinstance(f, mm.PythonForce):
-            pairs.append((computation_of(f).pair_lj(k, f.getForceGroup()), []))
+            comp = computation_of(f)
+            if hasattr(comp, "bond_lj"):
+                bonds.append(comp.bond_lj(k, f.getForceGroup()))
+            else:
+                pairs.append((comp.pair_lj(k, f.getForceGroup()), []))
         elif isinstance(f, mm.CustomNonbondedForce):
             pairs.append(_pair_form(k, f))
         else:

@@ -29,6 +29,7 @@ import openmm as mm
 
 from .contacts import core_contacts
 from .forces.compiled import PendingCompiled, plan_correction, plan_pair
+from .forces.compiled_bonds import plan_bonds
 from .forces.coulomb import (
     CoulombCorrection,
     coulomb_correction_force,
@@ -178,7 +179,8 @@ def _move_lj(nb, pair: PairLJ, bonds: BondLJ, exc, moved_lj, region, opts, commo
                      np.array([exc[m][3] for m in moved_lj]),
                      np.array([exc[m][4] for m in moved_lj]), bonds.periodic, bonds.group)
         plan["bonds"].append(sub)
-        plan["new"].append(_smoothed_bonds(sub, common))
+        plan["new"].append(plan_bonds(sub, common) if opts["engine"] == "compiled"
+                           else _smoothed_bonds(sub, common))
 
 
 def _smooth_charges(nb, pair: PairLJ, bonds: BondLJ, q, exc, method_cutoff, region, opts,

@@ -59,7 +59,8 @@ from .expressions import (
 __all__ = ["CompiledPairComputation", "compiled_pair_force", "COMPILED_NAME"]
 
 COMPILED_NAME = "GaussLJ"
-"""Name of the ``PythonForce`` (the same as the custom force it stands for)."""
+"""Name of the pair ``PythonForce`` (the same as the custom force it stands for)."""
+COMPILED_NAMES = (COMPILED_NAME, "GaussLJExceptions")
 
 # nm; measured on the solvated alanine dipeptide (0.1-0.3): the lists are rebuilt every ~5
 # (0.15) MD steps of 2 fs, as fast hydrogens move; a larger skin costs more in the loops
@@ -115,6 +116,8 @@ class CompiledPairComputation:
     width_parameter: str
     lj: bool = True
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    name = COMPILED_NAME
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -292,7 +295,7 @@ def compiled_pair_force(computation: CompiledPairComputation, width: float,
         params[coulomb_max_parameter(p)] = float(computation.coulomb_limit)
     params.update(extra_parameters or {})
     force = mm.PythonForce(computation, params)
-    force.setName(COMPILED_NAME)
+    force.setName(computation.name)
     force.setUsesPeriodicBoundaryConditions(computation.periodic)
     force.setForceGroup(int(group))
     return force
@@ -303,14 +306,15 @@ class PendingCompiled:
     """A compiled force planned by :func:`~openmm_gausslj.smooth_system`: its computation
     and force group; the width limits and defaults are known (and set) at install time."""
 
-    computation: CompiledPairComputation
+    computation: CompiledPairComputation  # or compiled_bonds.CompiledBondComputation
     group: int
 
     def install(self, width: float, lj_limit: float, coulomb_limit: float,
                 extra_parameters: dict) -> mm.PythonForce:
         comp = self.computation
         comp.width_limit = float(lj_limit)
-        comp.coulomb_limit = float(coulomb_limit)
+        if comp.charges is not None:
+            comp.coulomb_limit = float(coulomb_limit)
         return compiled_pair_force(comp, width, self.group,
                                    extra_parameters if comp.lj else {})
 
@@ -348,10 +352,14 @@ def plan_correction(charges, exclusions, method: int, cutoff: float, common: dic
     return PendingCompiled(comp, int(group))
 
 
-def computation_of(force: mm.Force) -> CompiledPairComputation | None:
-    """The :class:`CompiledPairComputation` of a compiled ``"GaussLJ"`` force (None for any
-    other force). OpenMM keeps only its pickle (the XML's hex ``function``), read back here."""
-    if not (isinstance(force, mm.PythonForce) and force.getName() == COMPILED_NAME):
+def computation_of(force: mm.Force):
+    """The computation of a compiled force (:class:`CompiledPairComputation` of a
+    ``"GaussLJ"``, ``compiled_bonds.CompiledBondComputation`` of a ``"GaussLJExceptions"``
+    ``PythonForce``; None for any other force). OpenMM keeps only its pickle (the XML's hex
+    ``function``), read back here."""
+    from .compiled_bonds import CompiledBondComputation
+
+    if not (isinstance(force, mm.PythonForce) and force.getName() in COMPILED_NAMES):
         return None
     import pickle
     import re
@@ -359,7 +367,7 @@ def computation_of(force: mm.Force) -> CompiledPairComputation | None:
     xml = mm.XmlSerializer.serialize(force)
     found = re.search(r'function="([0-9a-fA-F]*)"', xml)
     comp = pickle.loads(bytes.fromhex(found.group(1))) if found else None
-    return comp if isinstance(comp, CompiledPairComputation) else None
+    return comp if isinstance(comp, (CompiledPairComputation, CompiledBondComputation)) else None
 
 
 def set_python_default(system: mm.System, k: int, name: str, value: float) -> None:

@@ -200,7 +200,8 @@ def uses_table(force: mm.Force, parameter: str) -> bool:
     """Whether ``force`` is a smoothed LJ force with the width ``parameter``: a custom force
     carrying the table, or the compiled engine's ``"GaussLJ"`` ``PythonForce``."""
     if isinstance(force, mm.PythonForce):
-        return force.getName() == "GaussLJ" and parameter in global_defaults(force)
+        return (force.getName() in ("GaussLJ", "GaussLJExceptions")
+                and parameter in global_defaults(force))
     if not isinstance(force, (mm.CustomNonbondedForce, mm.CustomCompoundBondForce)):
         return False
     names = {force.getGlobalParameterName(k) for k in range(force.getNumGlobalParameters())}
