@@ -193,3 +193,40 @@ def test_compiled_computation_pickles_without_its_caches(tip3p_box):
     assert clone._cache == {}
     e2, f2 = clone(state)
     assert e2 == pytest.approx(e, rel=1e-12) and np.allclose(f2, f, rtol=1e-10, atol=1e-9)
+
+
+def test_compiled_sees_the_integrators_width_within_the_step():
+    """AnnealedLangevinIntegrator moves the width before the second half kick; the
+    PythonForce must compute that kick at the new width: v1 = v0 + dt/2 (f(x0, w0) +
+    f(x1, w1)) / m (no friction, no noise, no constraints)."""
+    import openmm.app as app
+
+    from openmm_gausslj import AnnealedLangevinIntegrator
+    from openmm_gausslj.data import alanine_dipeptide_pdb
+
+    pdb = app.PDBFile(alanine_dipeptide_pdb())
+    base = app.ForceField("amber14-all.xml").createSystem(pdb.topology, constraints=None,
+                                                          removeCMMotion=False)
+    w0, w1, dt = 0.03, 0.01, 0.0005
+    system = smooth_system(base, w0, engine="compiled")
+    integ = AnnealedLangevinIntegrator(0, 0, dt, w0, w1, 1, system=system, ramp_steps=0)
+    ctx = mm.Context(system, integ, mm.Platform.getPlatformByName("Reference"))
+    x0 = np.array(pdb.positions.value_in_unit(NM))
+    v0 = np.random.default_rng(4).normal(0, 0.3, x0.shape)
+    ctx.setPositions(x0 * NM)
+    ctx.setVelocities(v0)
+    integ.reset(ctx)
+    integ.step(1)
+    st = ctx.getState(getPositions=True, getVelocities=True)
+    x1, v1 = st.getPositions(asNumpy=True)._value, st.getVelocities(asNumpy=True)._value
+    m = np.array([system.getParticleMass(i)._value for i in range(system.getNumParticles())])
+
+    def force(x, w):
+        return energy_forces(smooth_system(base, w, engine="compiled"), x * NM, "Reference",
+                             w)[1]
+
+    f0 = force(x0, w0)
+    expected = v0 + 0.5 * dt * (f0 + force(x1, w1)) / m[:, None]
+    np.testing.assert_allclose(v1, expected, rtol=0, atol=1e-8)
+    stale = v0 + 0.5 * dt * (f0 + force(x1, w0)) / m[:, None]
+    assert np.max(np.abs(stale - expected)) > 1e-5
