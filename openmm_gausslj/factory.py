@@ -355,10 +355,11 @@ def smooth_system(
         width (radians; global parameter ``gausslj_torsion_width``), see
         :func:`openmm_gausslj.forces.torsions.smooth_torsions`. Default: torsions untouched.
     engine : {'custom', 'compiled'}
-        The pair force as a ``CustomNonbondedForce`` (any platform, GPUs included), or a
-        ``PythonForce`` running gausslj's compiled loops (:mod:`.forces.compiled`): the same
-        function, 2-3x faster on the CPU platform, slow on GPUs; whole Lorentz-Berthelot
-        Systems only (no ``atoms``, no CHARMM tables).
+        The smoothed LJ (and Coulomb correction) as custom forces (any platform, GPUs
+        included), or as ``PythonForce`` s running gausslj's compiled loops
+        (:mod:`.forces.compiled`): the same function, ~3x faster on the CPU platform at a
+        fixed width, but ~3x slower when the width changes every step; whole
+        Lorentz-Berthelot Systems only. See ``docs/openmm.md``, "Engines".
 
     Returns
     -------
@@ -370,13 +371,13 @@ def smooth_system(
     w = width_nm(width, "width")
     check_parameter_name(width_parameter)
     grid = _table_grid(grid, r_core, width_max)
+    forms, region = read_lj_forms(system), _region(atoms, system.getNumParticles())
     opts = smooth_options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff, engine,
-                    exact_at_zero)
+                          exact_at_zero)
     common = dict(width=0.0, width_parameter=width_parameter, grid=grid,
                   exact_at_zero=exact_at_zero)
     out = copy.deepcopy(system)
-    plan = _plan(out, read_lj_forms(system), _region(atoms, system.getNumParticles()), opts,
-                 common)
+    plan = _plan(out, forms, region, opts, common)
     lj_limit = _lj_width_limit(plan, grid)
     limit = min(lj_limit, plan["coulomb_limit"])
     w = width_nm(w, "width", maximum=limit, limit_name=(

@@ -194,12 +194,16 @@ class SmoothedLJ:
                         "pass a larger width_max"
                     ) from None
             red = np.minimum(red, table.width_max)  # within rounding of it (checked above)
-            slices = [table.slice_unchecked(float(w)) for w in red]
+            # one slice per distinct reduced width: (a, b) and (b, a), and pairs of equal
+            # sigma_ij, share it (8 OpenMM classes: 64 pair types, 36 slices)
+            uniq, which = np.unique(red, return_inverse=True)
+            slices = [table.slice_unchecked(float(w)) for w in uniq]
+            which = which.ravel()
             seg = slices[0]
-            coef = np.ascontiguousarray(np.stack([s.coef for s in slices]))
-            ta = np.ascontiguousarray(np.stack([s.tail_a for s in slices]))
-            tb = np.ascontiguousarray(np.stack([s.tail_b for s in slices]))
-            ssc = np.ascontiguousarray(np.stack([s.scalars for s in slices]))
+            coef = np.stack([s.coef for s in slices])[which]
+            ta = np.stack([s.tail_a for s in slices])[which]
+            tb = np.stack([s.tail_b for s in slices])[which]
+            ssc = np.stack([s.scalars for s in slices])[which]
         args = SliceArgs(
             exact=bool(exact), prm=prm, coef=coef, seg_lo=seg.seg_lo, seg_inv_h=seg.seg_inv_h,
             seg_off=seg.seg_off, seg_n=seg.seg_n, core=seg.core, scalars=ssc, tail_a=ta,

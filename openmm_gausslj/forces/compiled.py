@@ -31,6 +31,7 @@ How it differs from the custom force:
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -65,9 +66,19 @@ COMPILED_NAMES = (COMPILED_NAME, "GaussLJExceptions")
 # nm; measured on the solvated alanine dipeptide (0.1-0.3): the lists are rebuilt every ~5
 # (0.15) MD steps of 2 fs, as fast hydrogens move; a larger skin costs more in the loops
 _SKIN = 0.15
+_WIDTHS_KEPT = 4  # widths whose slices a driver keeps (HREX replicas each have their own)
 _ERFC_REACH = 10.0  # erfc(r / 2w) is below 1.5e-12 beyond r = 10 w
 _GL = np.polynomial.legendre.leggauss(48)
 _CNB = mm.CustomNonbondedForce
+
+
+def _driver(epsilon, sigma, r_core: float, width_max: float) -> SmoothedLJ:
+    """A core driver keeping the slices of its last few widths only: with many classes
+    a width's slices take megabytes (8 classes: 17 MB), and an annealed run visits a new
+    width at every step."""
+    drv = SmoothedLJ(epsilon, sigma, r_core=r_core, width_max=width_max)
+    drv._slices = functools.lru_cache(maxsize=_WIDTHS_KEPT)(drv._make_slices)
+    return drv
 
 
 @dataclass
@@ -147,8 +158,8 @@ class CompiledPairComputation:
         c["lj_idx"] = lj_idx
         exc = np.asarray(self.exclusions, dtype=np.int64).reshape(-1, 2)
         if lj_idx.size:
-            c["driver"] = SmoothedLJ(self.epsilon[lj_idx], self.sigma[lj_idx],
-                                     r_core=self.r_core, width_max=self.width_max)
+            c["driver"] = _driver(self.epsilon[lj_idx], self.sigma[lj_idx], self.r_core,
+                                  self.width_max)
             where = np.full(n, -1, dtype=np.int64)
             where[lj_idx] = np.arange(lj_idx.size)
             both = exc[(where[exc[:, 0]] >= 0) & (where[exc[:, 1]] >= 0)]

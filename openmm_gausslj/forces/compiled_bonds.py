@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import openmm as mm
 
-from ase_gausslj.core.energy import SmoothedLJ
 from ase_gausslj.core.pair_terms import Cutoff
 
+from .compiled import _driver
 from .compiled_loops import min_image, pair_sum
 
 __all__ = ["CompiledBondComputation", "plan_bonds"]
@@ -60,8 +60,7 @@ class CompiledBondComputation:
             real = np.flatnonzero(self.epsilon > 0)  # eps = 0 pairs add nothing
             prm = np.stack([self.epsilon[real], self.sigma[real]], axis=1)
             uniq, t = np.unique(prm, axis=0, return_inverse=True)
-            drv = SmoothedLJ(uniq[:, 0], uniq[:, 1], r_core=self.r_core,
-                             width_max=self.width_max)
+            drv = _driver(uniq[:, 0], uniq[:, 1], self.r_core, self.width_max)
             t = t.ravel().astype(np.int64)
             # pair type (t, t) of the driver has exactly this pair's sigma and epsilon
             c.update(driver=drv, tt=np.ascontiguousarray(t * drv.nspec + t),

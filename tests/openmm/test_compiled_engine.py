@@ -35,7 +35,8 @@ def switched_box():
 @pytest.mark.parametrize("width", [0.0, 0.01, 0.03])
 def test_compiled_matches_custom_water_pme(tip3p_box, width):
     _, system, pos = tip3p_box
-    _agree(smooth_system(system, width), smooth_system(system, width, engine="compiled"),
+    _agree(smooth_system(system, width, engine="custom"),
+           smooth_system(system, width, engine="compiled"),
            pos, width)
 
 
@@ -44,14 +45,16 @@ def test_compiled_matches_custom_with_switch_and_long_range(switched_box, width)
     _, system, pos = switched_box
     nb = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
     assert nb.getUseSwitchingFunction() and nb.getUseDispersionCorrection()
-    _agree(smooth_system(system, width), smooth_system(system, width, engine="compiled"),
+    _agree(smooth_system(system, width, engine="custom"),
+           smooth_system(system, width, engine="compiled"),
            pos, width)
 
 
 def test_compiled_correction_in_its_own_force(tip3p_box):
     _, system, pos = tip3p_box
     kw = dict(coulomb_cutoff=0.4)
-    a, b = smooth_system(system, 0.03, **kw), smooth_system(system, 0.03, engine="compiled", **kw)
+    a = smooth_system(system, 0.03, engine="custom", **kw)
+    b = smooth_system(system, 0.03, engine="compiled", **kw)
     assert sum(f.getName() == "GaussLJ" for f in b.getForces()) == 2  # LJ + correction
     _agree(a, b, pos, 0.03)
 
@@ -59,7 +62,8 @@ def test_compiled_correction_in_its_own_force(tip3p_box):
 @pytest.mark.parametrize("width", [0.0, 0.03])
 def test_compiled_matches_custom_vacuum_peptide(ala2, width):
     system, _, pos = ala2
-    _agree(smooth_system(system, width), smooth_system(system, width, engine="compiled"),
+    _agree(smooth_system(system, width, engine="custom"),
+           smooth_system(system, width, engine="compiled"),
            pos, width, platform="Reference", rel=1e-6)
 
 
@@ -127,7 +131,7 @@ def test_compiled_md_is_finite_and_lists_are_reused(tip3p_box):
 
 def test_compiled_system_serializes_small(ala2):
     system, _, pos = ala2
-    custom = smooth_system(system, 0.02)
+    custom = smooth_system(system, 0.02, engine="custom")
     compiled = smooth_system(system, 0.02, engine="compiled")
     xml = mm.XmlSerializer.serialize(compiled)
     assert "gausslj_F" in mm.XmlSerializer.serialize(custom)
@@ -143,7 +147,7 @@ def test_compiled_system_serializes_small(ala2):
 
 def test_compiled_width_limits_and_state(tip3p_box):
     _, system, pos = tip3p_box
-    custom = smooth_system(system, 0.02)
+    custom = smooth_system(system, 0.02, engine="custom")
     compiled = smooth_system(system, 0.02, engine="compiled")
     assert max_width_for_system(compiled) == pytest.approx(max_width_for_system(custom))
     assert GaussLJState.from_system(compiled).width == 0.02
@@ -230,3 +234,4 @@ def test_compiled_sees_the_integrators_width_within_the_step():
     np.testing.assert_allclose(v1, expected, rtol=0, atol=1e-8)
     stale = v0 + 0.5 * dt * (f0 + force(x1, w0)) / m[:, None]
     assert np.max(np.abs(stale - expected)) > 1e-5
+
