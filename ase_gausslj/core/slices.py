@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from .kernels import pair_values
@@ -54,36 +55,49 @@ class TableSlice:
     tail_b: np.ndarray
 
 
+@nb.njit(cache=True)
 def hermite_coefficients(v, dv, seg_lo, seg_n):
-    """Per-interval cubic Hermite coefficients from nodal values and slopes."""
-    rows = []
+    """Per-interval cubic Hermite coefficients from nodal values and slopes (compiled: an
+    annealed OpenMM run builds dozens of slices per step)."""
+    total = 0
+    for k in range(seg_n.size):
+        total += seg_n[k]
+    c = np.empty((total, 4))
+    row = 0
     start = 0
     for k in range(seg_n.size):
-        n = int(seg_n[k])
+        n = seg_n[k]
         h = (seg_lo[k + 1] - seg_lo[k]) / n
-        v0 = v[start : start + n]
-        v1 = v[start + 1 : start + n + 1]
-        d0 = dv[start : start + n] * h
-        d1 = dv[start + 1 : start + n + 1] * h
-        c = np.empty((n, 4))
-        c[:, 0] = v0
-        c[:, 1] = d0
-        c[:, 2] = 3.0 * (v1 - v0) - 2.0 * d0 - d1
-        c[:, 3] = 2.0 * (v0 - v1) + d0 + d1
-        rows.append(c)
+        for i in range(n):
+            v0 = v[start + i]
+            v1 = v[start + i + 1]
+            d0 = dv[start + i] * h
+            d1 = dv[start + i + 1] * h
+            c[row, 0] = v0
+            c[row, 1] = d0
+            c[row, 2] = 3.0 * (v1 - v0) - 2.0 * d0 - d1
+            c[row, 3] = 2.0 * (v0 - v1) + d0 + d1
+            row += 1
         start += n + 1
-    return np.ascontiguousarray(np.concatenate(rows))
+    return c
 
 
+@nb.njit(cache=True)
 def r_cubic(r, coef, seg_lo, seg_inv_h, seg_off, seg_n):
     """Value and r-derivative of the r cubics at ``r >= seg_lo[2]`` (where they hold V)."""
-    k = np.clip(np.searchsorted(seg_lo, r, side="right") - 1, 2, seg_n.size - 1)
-    u = (r - seg_lo[k]) * seg_inv_h[k]
-    i = np.minimum(u.astype(np.int64), seg_n[k] - 1)
-    f = u - i
-    c = coef[seg_off[k] + i]
-    v = c[:, 0] + f * (c[:, 1] + f * (c[:, 2] + f * c[:, 3]))
-    dv = (c[:, 1] + f * (2.0 * c[:, 2] + 3.0 * f * c[:, 3])) * seg_inv_h[k]
+    m = r.size
+    v = np.empty(m)
+    dv = np.empty(m)
+    last = seg_n.size - 1
+    for p in range(m):
+        k = min(max(np.searchsorted(seg_lo, r[p], side="right") - 1, 2), last)
+        u = (r[p] - seg_lo[k]) * seg_inv_h[k]
+        i = min(int(u), seg_n[k] - 1)
+        f = u - i
+        row = seg_off[k] + i
+        c0, c1, c2, c3 = coef[row, 0], coef[row, 1], coef[row, 2], coef[row, 3]
+        v[p] = c0 + f * (c1 + f * (c2 + f * c3))
+        dv[p] = (c1 + f * (2.0 * c2 + 3.0 * f * c3)) * seg_inv_h[k]
     return v, dv
 
 

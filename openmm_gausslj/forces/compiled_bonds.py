@@ -60,12 +60,14 @@ class CompiledBondComputation:
             real = np.flatnonzero(self.epsilon > 0)  # eps = 0 pairs add nothing
             prm = np.stack([self.epsilon[real], self.sigma[real]], axis=1)
             uniq, t = np.unique(prm, axis=0, return_inverse=True)
-            drv = _driver(uniq[:, 0], uniq[:, 1], self.r_core, self.width_max)
-            t = t.ravel().astype(np.int64)
-            # pair type (t, t) of the driver has exactly this pair's sigma and epsilon
-            c.update(driver=drv, tt=np.ascontiguousarray(t * drv.nspec + t),
-                     ia=np.ascontiguousarray(self.pairs[real, 0].astype(np.int64)),
-                     ib=np.ascontiguousarray(self.pairs[real, 1].astype(np.int64)))
+            t = t.ravel()
+            # one single-class driver per (epsilon, sigma): each needs one slice per width
+            # (one driver of all classes would build a slice for every mixed pair too)
+            c["groups"] = [
+                (_driver(e, s, self.r_core, self.width_max),
+                 np.ascontiguousarray(self.pairs[real[t == k], 0].astype(np.int64)),
+                 np.ascontiguousarray(self.pairs[real[t == k], 1].astype(np.int64)))
+                for k, (e, s) in enumerate(uniq)]
         return c
 
     def __call__(self, state: mm.State):
@@ -80,11 +82,11 @@ class CompiledBondComputation:
                if self.periodic else np.zeros((3, 3)))
         c = self._setup()
         forces = np.zeros(pos.shape)
-        if c["ia"].size == 0:
-            return 0.0, forces
-        d, r2 = min_image(pos, c["ia"], c["ib"], box, self.periodic)
-        e = pair_sum(d, r2, c["ia"], c["ib"], c["tt"], _NO_CUTOFF,
-                     c["driver"]._kernel_args_unchecked(w), forces)
+        e = 0.0
+        for drv, ia, ib in c["groups"]:
+            d, r2 = min_image(pos, ia, ib, box, self.periodic)
+            e += pair_sum(d, r2, ia, ib, np.zeros(ia.size, dtype=np.int64), _NO_CUTOFF,
+                          drv._kernel_args_unchecked(w), forces)
         if not (math.isfinite(e) and np.isfinite(forces).all()):
             raise FloatingPointError("GaussLJExceptions: non-finite energy or forces")
         return e, forces
