@@ -28,7 +28,12 @@ import numpy as np
 import openmm as mm
 
 from .contacts import core_contacts
-from .forces.compiled import PendingCompiled, plan_correction, plan_pair
+from .forces.compiled import (
+    PendingCompiled,
+    compiled_unsupported,
+    plan_correction,
+    plan_pair,
+)
 from .forces.compiled_bonds import plan_bonds
 from .forces.coulomb import (
     CoulombCorrection,
@@ -96,11 +101,7 @@ def _place(force: mm.CustomNonbondedForce, pair: PairLJ, groups) -> None:
 
 
 def _smoothed_pair(pair: PairLJ, groups, common, correction=None, engine: str = "custom"):
-    if engine == "compiled":
-        if pair.types is not None or groups:
-            raise ValueError("engine='compiled' smooths a whole System's Lorentz-Berthelot "
-                             "LJ; per-type tables (CHARMM) and atoms= regions need "
-                             "engine='custom'")
+    if engine == "compiled":  # whole Lorentz-Berthelot Systems (checked in smooth_options)
         return plan_pair(pair, correction, common)
     if pair.types is None:
         force = smoothed_lj_force(pair.sigma, pair.epsilon, exclusions=pair.exclusions,
@@ -308,7 +309,7 @@ def smooth_system(
     grid: TableGrid | None = None,
     exact_at_zero: bool = True,
     torsion_width=None,
-    engine: str = "custom",
+    engine: str = "auto",
 ) -> mm.System:
     """Copy of ``system`` with its LJ (and by default Coulomb) smoothed by one width.
 
@@ -354,12 +355,13 @@ def smooth_system(
         If given, also smooth the torsions (periodic, RB, CMAP) with this initial angular
         width (radians; global parameter ``gausslj_torsion_width``), see
         :func:`openmm_gausslj.forces.torsions.smooth_torsions`. Default: torsions untouched.
-    engine : {'custom', 'compiled'}
+    engine : {'auto', 'custom', 'compiled'}
         The smoothed LJ (and Coulomb correction) as custom forces (any platform, GPUs
         included), or as ``PythonForce`` s running gausslj's compiled loops
-        (:mod:`.forces.compiled`): the same function, ~3x faster on the CPU platform at a
-        fixed width, but ~3x slower when the width changes every step; whole
-        Lorentz-Berthelot Systems only. See ``docs/openmm.md``, "Engines".
+        (:mod:`.forces.compiled`): the same function, faster on the CPU platform (~3x at a
+        fixed width, ~1.7x annealed every step), slow on GPUs; whole Lorentz-Berthelot
+        Systems only. ``'auto'``: compiled where it applies and the CPU is OpenMM's fastest
+        platform here (:func:`.inputs.resolve_engine`; docs/openmm.md, "Engines").
 
     Returns
     -------
@@ -373,7 +375,7 @@ def smooth_system(
     grid = _table_grid(grid, r_core, width_max)
     forms, region = read_lj_forms(system), _region(atoms, system.getNumParticles())
     opts = smooth_options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff, engine,
-                          exact_at_zero)
+                          compiled_unsupported(system, forms, region, exact_at_zero))
     common = dict(width=0.0, width_parameter=width_parameter, grid=grid,
                   exact_at_zero=exact_at_zero)
     out = copy.deepcopy(system)

@@ -18,6 +18,8 @@ from ase_gausslj.core.validation import check_finite, check_finite_nonneg, check
 
 __all__ = [
     "smooth_options",
+    "resolve_engine",
+    "cpu_is_fastest",
     "to_nm",
     "to_kj",
     "width_nm",
@@ -180,15 +182,35 @@ def coincident_pairs(positions, name: str = "positions") -> list[tuple[int, int]
     return pairs
 
 
+def cpu_is_fastest() -> bool:
+    """Whether OpenMM's fastest platform on this machine (the one a ``Context`` picks when
+    none is named) is the CPU or Reference one."""
+    best = max(range(mm.Platform.getNumPlatforms()),
+               key=lambda k: mm.Platform.getPlatform(k).getSpeed())
+    return mm.Platform.getPlatform(best).getName() in ("CPU", "Reference")
+
+
+def resolve_engine(engine: str, not_compiled: str | None) -> str:
+    """``engine`` of :func:`~openmm_gausslj.smooth_system` with ``'auto'`` made concrete:
+    ``'compiled'`` where it applies (``not_compiled`` None; else it says why not) and
+    OpenMM's fastest platform here is the CPU (measured faster there at fixed and at
+    annealed widths, docs/openmm.md "Engines"), else ``'custom'`` (GPU platforms run it
+    natively). An explicit ``'compiled'`` that does not apply is a ``ValueError``."""
+    if engine not in ("auto", "custom", "compiled"):
+        raise ValueError(f"engine must be 'auto', 'custom' or 'compiled', got {engine!r}")
+    if engine == "compiled" and not_compiled:
+        raise ValueError(f"engine='compiled' cannot smooth this System: {not_compiled}; "
+                         "use engine='custom'")
+    if engine != "auto":
+        return engine
+    return "compiled" if not not_compiled and cpu_is_fastest() else "custom"
+
+
 def smooth_options(smooth_coulomb, solute_solvent, exact_14, coulomb_cutoff, engine,
-                   exact_at_zero) -> dict:
+                   not_compiled: str | None = None) -> dict:
     """The checked switches of :func:`~openmm_gausslj.smooth_system` (``coulomb_cutoff`` in
-    nm or None)."""
-    if engine not in ("custom", "compiled"):
-        raise ValueError(f"engine must be 'custom' or 'compiled', got {engine!r}")
-    if engine == "compiled" and not exact_at_zero:
-        raise ValueError("exact_at_zero=False applies to engine='custom' only (the compiled "
-                         "engine evaluates width 0 analytically)")
+    nm or None); ``not_compiled`` as in :func:`resolve_engine`."""
+    engine = resolve_engine(engine, not_compiled)
     cut = None if coulomb_cutoff is None else scalar_float(
         coulomb_cutoff, unit.nanometer, "coulomb_cutoff", minimum=0.0, strict=True)
     return dict(smooth_coulomb=bool(smooth_coulomb), solute_solvent=bool(solute_solvent),

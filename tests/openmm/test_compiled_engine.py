@@ -235,3 +235,42 @@ def test_compiled_sees_the_integrators_width_within_the_step():
     stale = v0 + 0.5 * dt * (f0 + force(x1, w0)) / m[:, None]
     assert np.max(np.abs(stale - expected)) > 1e-5
 
+
+
+def test_auto_engine_follows_the_fastest_platform(ala2, monkeypatch):
+    from openmm_gausslj import inputs
+
+    system, _, _ = ala2
+
+    def kinds(s):
+        return {f.__class__.__name__ for f in s.getForces()}
+
+    monkeypatch.setattr(inputs, "cpu_is_fastest", lambda: True)
+    assert "PythonForce" in kinds(smooth_system(system, 0.0))
+    # where it does not apply, 'auto' keeps the custom forces
+    assert "PythonForce" not in kinds(smooth_system(system, 0.0, atoms=[0, 1, 2]))
+    assert "PythonForce" not in kinds(smooth_system(system, 0.0, exact_at_zero=False))
+    monkeypatch.setattr(inputs, "cpu_is_fastest", lambda: False)  # a GPU platform is here
+    assert "PythonForce" not in kinds(smooth_system(system, 0.0))
+
+
+def test_compiled_refuses_a_triclinic_box():
+    """OpenMM's own pair list differs from the minimum-image sum in a triclinic box (0.7
+    kJ/mol in a truncated octahedron of water, where the compiled engine matched a brute
+    force minimum-image sum): width 0 would not be the user's System, so it is refused and
+    'auto' keeps the custom forces."""
+    s = mm.System()
+    for _ in range(2):
+        s.addParticle(16.0)
+    nb = mm.NonbondedForce()
+    nb.setNonbondedMethod(nb.CutoffPeriodic)
+    nb.setCutoffDistance(0.6)
+    for _ in range(2):
+        nb.addParticle(0.0, 0.3, 0.5)
+    s.addForce(nb)
+    d = 1.6
+    s.setDefaultPeriodicBoxVectors(mm.Vec3(d, 0, 0), mm.Vec3(d / 3, 2 * np.sqrt(2) * d / 3, 0),
+                                   mm.Vec3(-d / 3, np.sqrt(2) * d / 3, np.sqrt(6) * d / 3))
+    with pytest.raises(ValueError, match="triclinic"):
+        smooth_system(s, 0.0, engine="compiled")
+    assert not any(isinstance(f, mm.PythonForce) for f in smooth_system(s, 0.0).getForces())

@@ -152,7 +152,7 @@ def test_sized_14_table_matches_quadrature_and_guards_its_range():
     ff = app.ForceField("amber14-all.xml")
     pdb = app.PDBFile(alanine_dipeptide_pdb())
     system = ff.createSystem(pdb.topology, nonbondedMethod=app.NoCutoff)
-    out = smooth_system(system, 0.0, smooth_coulomb=False)
+    out = smooth_system(system, 0.0, smooth_coulomb=False, engine="custom")
     limit = max_width_for_system(out)
     b14 = next(f for f in out.getForces() if f.getName() == "GaussLJExceptions")
     pair = next(f for f in out.getForces() if f.getName() == "GaussLJ")

@@ -135,7 +135,7 @@ def test_vacuum_table_path_and_positive_width(forcefield, peptide):
 
 def test_smooth_coulomb_vacuum(forcefield, peptide):
     system = forcefield.createSystem(peptide.topology, nonbondedMethod=app.NoCutoff)
-    smoothed = smooth_system(system, 0.0, smooth_coulomb=True, r_core=R_CORE)
+    smoothed = smooth_system(system, 0.0, smooth_coulomb=True, r_core=R_CORE, engine="custom")
     # the correction rides in the LJ pair force's loop (one pair loop, not two)
     names = [f.getName() for f in smoothed.getForces()]
     assert "GaussLJCoulomb" not in names
@@ -146,7 +146,7 @@ def test_smooth_coulomb_vacuum(forcefield, peptide):
     assert e1 == pytest.approx(e0, rel=1e-10, abs=1e-9)
     assert np.max(np.abs(f1 - f0)) <= 1e-10 * np.max(np.abs(f0))
     w = 0.02
-    smoothed_w = smooth_system(system, w, smooth_coulomb=True, r_core=R_CORE)
+    smoothed_w = smooth_system(system, w, smooth_coulomb=True, r_core=R_CORE, engine="custom")
     normal, ex = _lj_pairs(system, peptide.positions * 1)
     e_w, _ = _ef(smoothed_w, peptide.positions)
     delta = 0.0
@@ -202,7 +202,7 @@ def test_solvated_pme_exact_at_width_zero(forcefield, solvated, switch):
     )
     nb = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
     assert nb.getUseDispersionCorrection()
-    smoothed = smooth_system(system, 0.0)
+    smoothed = smooth_system(system, 0.0, engine="custom")
     custom = next(f for f in smoothed.getForces() if isinstance(f, mm.CustomNonbondedForce))
     assert custom.getNonbondedMethod() == mm.CustomNonbondedForce.CutoffPeriodic
     assert custom.getUseLongRangeCorrection()

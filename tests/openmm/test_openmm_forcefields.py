@@ -415,8 +415,8 @@ def test_torsion_width_zero_is_exact():
 def test_short_coulomb_cutoff_is_the_same_correction(tip3p_box):
     """A 0.4 nm correction cutoff: same energy at 0.05 nm (erfc(4) = 1.5e-8), width <= 0.05."""
     _, system, pos = tip3p_box
-    full = smooth_system(system, 0.0)
-    short = smooth_system(system, 0.0, coulomb_cutoff=0.4)
+    full = smooth_system(system, 0.0, engine="custom")
+    short = smooth_system(system, 0.0, coulomb_cutoff=0.4, engine="custom")
     assert max_width_for_system(short) == pytest.approx(0.05)
     # the short correction gets its own pair loop (few pairs), the LJ loop loses erfc
     own = [f for f in short.getForces() if f.getName() == "GaussLJCoulomb"]
