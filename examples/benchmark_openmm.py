@@ -231,11 +231,11 @@ def solvated_variants(name: str, widths=(0.02,)) -> tuple[dict, object, object, 
               if a.residue.name not in ("HOH", "WAT", "Na+", "Cl-", "NA", "CL")]
     out = {"original": system}
     for w in widths:
-        out[f"smoothed_all_w{w}"] = smooth_system(system, w)
+        out[f"smoothed_all_w{w}"] = smooth_system(system, w, engine="custom")
     for w in widths:  # the same function in a PythonForce running gausslj's loops
         out[f"compiled_all_w{w}"] = smooth_system(system, w, engine="compiled")
     out[f"smoothed_all_coulomb_cutoff_0.4_w{widths[0]}"] = smooth_system(
-        system, widths[0], coulomb_cutoff=0.4)
+        system, widths[0], coulomb_cutoff=0.4, engine="custom")
     if solute:
         out["region_solute_and_solvent_pairs"] = smooth_system(system, widths[0], atoms=solute)
         out["region_solute_only"] = smooth_system(system, widths[0], atoms=solute,

@@ -42,7 +42,7 @@ def main(argv=None) -> dict:
     system, pos = _system(args.system)
     systems = {"original": system}
     for name, kw in grids.items():
-        systems[name] = smooth_system(system, args.width,
+        systems[name] = smooth_system(system, args.width, engine="custom",
                                       grid=TableGrid(r_core=0.6, **json.loads(kw)))
     times, _ = interleaved_step_times(systems, pos, args.rounds, args.seconds)
     ref = float(np.median(times["original"]))

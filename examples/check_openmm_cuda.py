@@ -188,13 +188,14 @@ def timing(platform: str, seconds: float, rounds: int) -> dict:
         variants = {
             "original": system,
             "custom_lj": custom_lj_system(system),
-            "smoothed_lj_only_w0.02": smooth_system(system, 0.02, smooth_coulomb=False),
-            "smoothed_all_w0.02": smooth_system(system, 0.02),
-            "smoothed_all_w0.03": smooth_system(system, 0.03),
+            "smoothed_lj_only_w0.02": smooth_system(system, 0.02, smooth_coulomb=False,
+                                                    engine="custom"),
+            "smoothed_all_w0.02": smooth_system(system, 0.02, engine="custom"),
+            "smoothed_all_w0.03": smooth_system(system, 0.03, engine="custom"),
         }
         if name.startswith("alanine"):
-            variants["smoothed_all_torsions_w0.02"] = smooth_system(system, 0.02,
-                                                                    torsion_width=0.1)
+            variants["smoothed_all_torsions_w0.02"] = smooth_system(
+                system, 0.02, torsion_width=0.1, engine="custom")
         out[name] = _time_variants(variants, positions, platform, props, seconds, rounds)
     return out
 
