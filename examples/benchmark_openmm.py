@@ -32,8 +32,8 @@ Examples
 
 ``--solvated NAME`` instead times a solvated openmmtools test system (needs openmmtools):
 the original System, ``smooth_system`` on everything (custom forces, also with a 0.4 nm
-cutoff for the Coulomb correction; ``engine='compiled'``), and with region selection (the solute's atoms, with and without
-solute-solvent pairs), all at width 0.02 nm, Langevin
+cutoff for the Coulomb correction; ``engine='compiled'``), and with region selection (the
+solute's atoms, with and without solute-solvent pairs), all at width 0.02 nm, Langevin
 2 fs, interleaved in the same run; the table lists ms per step and the ratio to the
 original.
 """
