@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def main(argv=None) -> dict:
-    from openmm_cost_breakdown import _system, interleaved_step_times
+    from openmm_cost_breakdown import _system, emit, interleaved_step_times
 
     from openmm_gausslj import smooth_system
     from openmm_gausslj.forces.table import TableGrid
@@ -52,12 +52,7 @@ def main(argv=None) -> dict:
               "variants": {k: {"grid": grids.get(k), "ms_per_step": float(np.median(v)),
                                "ratio_vs_original": float(np.median(v)) / ref, "rounds_ms": v}
                            for k, v in times.items()}}
-    if args.out:
-        from ase_gausslj.io import write_json
-
-        write_json(args.out, result)
-    print(json.dumps(result, indent=2))
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -153,6 +153,16 @@ def variants(name: str, width: float, split_cutoffs) -> tuple[dict, object]:
     return out, positions
 
 
+def emit(result: dict, out: str | None) -> dict:
+    """Print ``result`` as JSON and write it to ``out`` (if given); returns it."""
+    if out:
+        from ase_gausslj.io import write_json
+
+        write_json(out, result)
+    print(json.dumps(result, indent=2))
+    return result
+
+
 def interleaved_step_times(systems: dict, positions, rounds: int, seconds: float,
                            threads: int = 1) -> tuple[dict, dict]:
     """``(times, energies)``: ms per Langevin step of each System on the CPU platform,
@@ -203,12 +213,7 @@ def main(argv=None) -> dict:
                                "ratio_vs_original": float(np.median(v)) / ref,
                                "start_energy_kj_mol": energies[k], "rounds_ms": v}
                            for k, v in times.items()}}
-    if args.out:
-        from ase_gausslj.io import write_json
-
-        write_json(args.out, result)
-    print(json.dumps(result, indent=2))
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ original. Example::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ import openmm as mm
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from openmm_cost_breakdown import _system  # noqa: E402
+from openmm_cost_breakdown import _system, emit  # noqa: E402
 
 from openmm_gausslj import AnnealedLangevinIntegrator, smooth_system  # noqa: E402
 
@@ -85,12 +84,7 @@ def main(argv=None) -> dict:
         "ms_per_step": med, "rounds_ms_per_step": times,
         "ratio_vs_original": {k: v / med["original"] for k, v in med.items()},
     }
-    if args.out:
-        from ase_gausslj.io import write_json
-
-        write_json(args.out, result)
-    print(json.dumps(result, indent=2))
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,10 @@ from .contacts import core_contacts
 from .forces.compiled import (
     PendingCompiled,
     compiled_unsupported,
+    plan_bonds,
     plan_correction,
     plan_pair,
 )
-from .forces.compiled_bonds import plan_bonds
 from .forces.coulomb import (
     CoulombCorrection,
     coulomb_correction_force,

@@ -31,19 +31,19 @@ How it differs from the custom force:
 from __future__ import annotations
 
 import copy
-import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import openmm as mm
 
-from ase_gausslj.core.energy import SmoothedLJ
 from ase_gausslj.core.pair_terms import Cutoff
 from ase_gausslj.core.verlet import VerletList
 
+from .compiled_bonds import CompiledBondComputation
 from .compiled_loops import (
     correction_rows,
+    driver,
     exclusion_rows,
     min_image,
     pair_energies,
@@ -67,20 +67,10 @@ COMPILED_NAMES = (COMPILED_NAME, "GaussLJExceptions")
 # nm; measured on the solvated alanine dipeptide (0.1-0.3): the lists are rebuilt every ~5
 # (0.15) MD steps of 2 fs, as fast hydrogens move; a larger skin costs more in the loops
 _SKIN = 0.15
-_WIDTHS_KEPT = 4  # widths whose slices a driver keeps (HREX replicas each have their own)
 _ERFC_REACH = 10.0  # erfc(r / 2w) is below 1.5e-12 beyond r = 10 w
 _GL = np.polynomial.legendre.leggauss(48)
 _CNB = mm.CustomNonbondedForce
 _OFF_DIAGONAL = ~np.eye(3, dtype=bool)
-
-
-def _driver(epsilon, sigma, r_core: float, width_max: float) -> SmoothedLJ:
-    """A core driver keeping the slices of its last few widths only: with many classes
-    a width's slices take megabytes (8 classes: 17 MB), and an annealed run visits a new
-    width at every step."""
-    drv = SmoothedLJ(epsilon, sigma, r_core=r_core, width_max=width_max)
-    drv._slices = functools.lru_cache(maxsize=_WIDTHS_KEPT)(drv._make_slices)
-    return drv
 
 
 @dataclass
@@ -160,8 +150,8 @@ class CompiledPairComputation:
         c["lj_idx"] = lj_idx
         exc = np.asarray(self.exclusions, dtype=np.int64).reshape(-1, 2)
         if lj_idx.size:
-            c["driver"] = _driver(self.epsilon[lj_idx], self.sigma[lj_idx], self.r_core,
-                                  self.width_max)
+            c["driver"] = driver(self.epsilon[lj_idx], self.sigma[lj_idx], self.r_core,
+                                 self.width_max)
             where = np.full(n, -1, dtype=np.int64)
             where[lj_idx] = np.arange(lj_idx.size)
             both = exc[(where[exc[:, 0]] >= 0) & (where[exc[:, 1]] >= 0)]
@@ -348,15 +338,30 @@ def compiled_unsupported(system: mm.System, forms, region, exact_at_zero: bool) 
             and np.any(box[~np.eye(3, dtype=bool)] != 0.0) else None)
 
 
+def _checked_lj(sigma, epsilon, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(sigma, epsilon)`` as float arrays, refused (``ValueError`` naming ``where`` and the
+    index) where not finite, ``epsilon < 0`` or ``sigma <= 0`` with ``epsilon > 0``, as the
+    custom forces' checks do."""
+    sig = np.asarray(sigma, dtype=np.float64)
+    eps = np.asarray(epsilon, dtype=np.float64)
+    for name, v, bad in (("sigma", sig, ~np.isfinite(sig) | ((eps > 0) & ~(sig > 0))),
+                         ("epsilon", eps, ~np.isfinite(eps) | (eps < 0))):
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name} of {where} must be finite (and sigma > 0 where "
+                             f"epsilon > 0, epsilon >= 0): {v[k]!r} at index {k}")
+    return sig, eps
+
+
 def plan_pair(pair, correction, common: dict) -> PendingCompiled:
     """The compiled stand-in of the smoothed pair force of ``pair`` (a Lorentz-Berthelot
     :class:`~openmm_gausslj.forces.lj_forms.PairLJ`), with the Coulomb ``correction``
     (:class:`~openmm_gausslj.forces.coulomb.CoulombCorrection`) riding in it, if given."""
     grid = common["grid"]
     q = None if correction is None else np.asarray(correction.charges, dtype=np.float64)
+    sig, eps = _checked_lj(pair.sigma, pair.epsilon, f"force {pair.index}")
     comp = CompiledPairComputation(
-        sigma=np.asarray(pair.sigma, dtype=np.float64),
-        epsilon=np.asarray(pair.epsilon, dtype=np.float64), charges=q,
+        sigma=sig, epsilon=eps, charges=q,
         exclusions=np.asarray(pair.exclusions, dtype=np.int64).reshape(-1, 2),
         method=int(pair.method), cutoff=float(pair.cutoff), switch=pair.switch,
         long_range=bool(pair.long_range and pair.method == _CNB.CutoffPeriodic),
@@ -364,6 +369,19 @@ def plan_pair(pair, correction, common: dict) -> PendingCompiled:
         r_core=grid.r_core, width_max=grid.width_max, width_limit=math.inf,
         coulomb_limit=math.inf, width_parameter=common["width_parameter"])
     return PendingCompiled(comp, int(pair.group))
+
+
+def plan_bonds(b, common: dict):
+    """The compiled stand-in of the smoothed exception force of ``b``
+    (:class:`~openmm_gausslj.forces.lj_forms.BondLJ`)."""
+    grid = common["grid"]
+    sig, eps = _checked_lj(b.sigma, b.epsilon, f"the 1-4 pairs of force {b.index}")
+    comp = CompiledBondComputation(
+        pairs=np.asarray(b.pairs, dtype=np.int64).reshape(-1, 2), sigma=sig, epsilon=eps,
+        periodic=bool(b.periodic),
+        r_core=grid.r_core, width_max=grid.width_max, width_limit=math.inf,
+        width_parameter=common["width_parameter"])
+    return PendingCompiled(comp, int(b.group))
 
 
 def plan_correction(charges, exclusions, method: int, cutoff: float, common: dict,
@@ -386,8 +404,6 @@ def computation_of(force: mm.Force):
     ``"GaussLJ"``, ``compiled_bonds.CompiledBondComputation`` of a ``"GaussLJExceptions"``
     ``PythonForce``; None for any other force). OpenMM keeps only its pickle (the XML's hex
     ``function``), read back here."""
-    from .compiled_bonds import CompiledBondComputation
-
     if not (isinstance(force, mm.PythonForce) and force.getName() in COMPILED_NAMES):
         return None
     import pickle

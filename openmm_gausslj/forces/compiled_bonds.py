@@ -17,10 +17,9 @@ import openmm as mm
 
 from ase_gausslj.core.pair_terms import Cutoff
 
-from .compiled import _driver
-from .compiled_loops import min_image, pair_sum
+from .compiled_loops import driver, min_image, pair_sum
 
-__all__ = ["CompiledBondComputation", "plan_bonds"]
+__all__ = ["CompiledBondComputation"]
 
 _NO_CUTOFF = Cutoff(np.inf, 0, 0.0)
 
@@ -64,7 +63,7 @@ class CompiledBondComputation:
             # one single-class driver per (epsilon, sigma): each needs one slice per width
             # (one driver of all classes would build a slice for every mixed pair too)
             c["groups"] = [
-                (_driver(e, s, self.r_core, self.width_max),
+                (driver(e, s, self.r_core, self.width_max),
                  np.ascontiguousarray(self.pairs[real[t == k], 0].astype(np.int64)),
                  np.ascontiguousarray(self.pairs[real[t == k], 1].astype(np.int64)))
                 for k, (e, s) in enumerate(uniq)]
@@ -97,18 +96,3 @@ class CompiledBondComputation:
 
         return BondLJ(index, [tuple(map(int, p)) for p in self.pairs], self.sigma,
                       self.epsilon, self.periodic, group)
-
-
-def plan_bonds(b, common: dict):
-    """The compiled stand-in of the smoothed exception force of ``b``
-    (:class:`~openmm_gausslj.forces.lj_forms.BondLJ`)."""
-    from .compiled import PendingCompiled
-
-    grid = common["grid"]
-    comp = CompiledBondComputation(
-        pairs=np.asarray(b.pairs, dtype=np.int64).reshape(-1, 2),
-        sigma=np.asarray(b.sigma, dtype=np.float64),
-        epsilon=np.asarray(b.epsilon, dtype=np.float64), periodic=bool(b.periodic),
-        r_core=grid.r_core, width_max=grid.width_max, width_limit=math.inf,
-        width_parameter=common["width_parameter"])
-    return PendingCompiled(comp, int(b.group))

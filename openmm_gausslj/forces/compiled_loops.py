@@ -4,17 +4,19 @@ and the unwrapping of the positions OpenMM hands over."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba as nb
 import numpy as np
 
+from ase_gausslj.core.energy import SmoothedLJ
 from ase_gausslj.core.kernels import _pair_row
 from ase_gausslj.core.pair_terms import apply_cutoff
 from ase_gausslj.core.verlet import _extend
 
-__all__ = ["min_image", "pair_sum", "pair_energies", "correction_rows", "unwrapped",
-           "exclusion_rows"]
+__all__ = ["driver", "WIDTHS_KEPT", "min_image", "pair_sum", "pair_energies",
+           "correction_rows", "unwrapped", "exclusion_rows"]
 
 
 @nb.njit(cache=True)
@@ -163,3 +165,15 @@ def exclusion_rows(pairs: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(a, minlength=n), out=start[1:])
     return start, np.ascontiguousarray(b[order].astype(np.int64))
+
+
+WIDTHS_KEPT = 4  # widths whose slices a driver keeps (HREX replicas each have their own)
+
+
+def driver(epsilon, sigma, r_core: float, width_max: float) -> SmoothedLJ:
+    """A core driver keeping the slices of its last few widths only: with many classes
+    a width's slices take megabytes (8 classes: 17 MB), and an annealed run visits a new
+    width at every step."""
+    drv = SmoothedLJ(epsilon, sigma, r_core=r_core, width_max=width_max)
+    drv._slices = functools.lru_cache(maxsize=WIDTHS_KEPT)(drv._make_slices)
+    return drv
