@@ -111,10 +111,13 @@ def _exact_single(x, g, ka):
     one fused loop (compiled as the :class:`ExactArgs` case of :func:`eval_energy_grad`,
     not a function of its own: one compilation less in a first run).
 
-    The same pair terms as the ``exact`` branch of ``kernels._pair_row`` (``4 eps
-    (u^-12 - u^-6)`` beyond ``rc``, the affine core ``eps (c0 + c1 u)`` inside); the
-    general kernel gathers pairs into buffers for its table path and costs ~2x this
-    loop at LJ38 (6.6 vs 3.4 us), which is most of a quench.
+    The same pair terms as ``kernels.allpairs_exact`` (``4 eps (u^-12 - u^-6)`` beyond
+    ``rc``, the affine core ``eps (c0 + c1 u)`` inside); the energy is summed with its
+    operations in the same order, so it is the driver's to the last bit
+    (``SmoothedLJ.energy_forces``; tests/optimize/test_first_run.py) and a quench can
+    report it without compiling the driver's loop. The general kernel gathers pairs into
+    buffers for its table path and costs ~2x this loop at LJ38 (6.6 vs 3.4 us), which is
+    most of a quench.
     """
     eps = ka.eps
     inv = ka.inv
@@ -126,6 +129,7 @@ def _exact_single(x, g, ka):
         g[k] = 0.0
     rc2 = rc * rc
     inv2 = inv * inv
+    eps4 = eps * 4.0
     etot = 0.0
     for i in range(n):
         xi = x[3 * i]
@@ -139,15 +143,15 @@ def _exact_single(x, g, ka):
             dy = x[3 * j + 1] - yi
             dz = x[3 * j + 2] - zi
             r2 = dx * dx + dy * dy + dz * dz
-            x2 = r2 * inv2
+            x2 = r2 * inv * inv
             if x2 > rc2:
                 i2 = 1.0 / x2
                 i6 = i2 * i2 * i2
-                etot += 4.0 * i6 * (i6 - 1.0)
+                etot += eps4 * i6 * (i6 - 1.0)
                 gg = -(48.0 * i6 - 24.0) * i6 * i2 * inv2
             else:
                 rr = math.sqrt(r2)
-                etot += c0 + c1 * rr * inv
+                etot += eps * (c0 + c1 * rr * inv)
                 gg = c1 * inv / rr if rr > 0.0 else 0.0
             gxi -= gg * dx
             gyi -= gg * dy
@@ -160,7 +164,7 @@ def _exact_single(x, g, ka):
         g[3 * i + 2] += gzi
     for k in range(x.size):
         g[k] *= eps
-    return eps * etot
+    return etot
 
 
 def eval_energy_grad(x, g, ka):
@@ -195,17 +199,21 @@ def energy_grad(x, g, ka):
 def gnorm(g, kind):
     """Gradient norm of kind ``kind`` (codes of :data:`NORMS`)."""
     acc = 0.0
+    n = g.size
     if kind == 0:
-        for v in g:
-            acc = max(acc, abs(v))
+        for j in range(n):
+            v = abs(g[j])
+            if v > acc:
+                acc = v
         return acc
     if kind == 3:
-        for a in range(g.size // 3):
-            q = g[3 * a] ** 2 + g[3 * a + 1] ** 2 + g[3 * a + 2] ** 2
-            acc = max(acc, q)
+        for a in range(0, n, 3):
+            q = g[a] * g[a] + g[a + 1] * g[a + 1] + g[a + 2] * g[a + 2]
+            if q > acc:
+                acc = q
         return math.sqrt(acc)
-    for v in g:
-        acc += v * v
+    for j in range(n):
+        acc += g[j] * g[j]
     if kind == 1:
-        return math.sqrt(acc / g.size)
+        return math.sqrt(acc / n)
     return math.sqrt(acc)
