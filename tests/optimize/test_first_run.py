@@ -135,7 +135,7 @@ from ase_gausslj.optimize.compiled import quench
 res = global_minimize(13, seed=0, max_minimizations=40)
 got = {"general": len(kernels.allpairs_forces.signatures)
        + len(kernels._pair_row.signatures), "driver": len(kernels.allpairs_exact.signatures),
-       "guard": len(quench.guard.signatures), "tables": len(table._TABLES),
+       "guard": len(quench.escaped.signatures), "tables": len(table._TABLES),
        "energy": res.energy}
 from ase_gausslj.core.energy import SmoothedLJ
 got["driver_energy"] = SmoothedLJ().energy_forces(res.positions, 0.0)[0]
