@@ -47,16 +47,6 @@ def lbfgs_work(n: int, memory: int) -> LBFGSWork:
     return LBFGSWork(np.empty((2 * memory + 4, n)), np.empty((2, memory)))
 
 
-def check_work(work: LBFGSWork, n: int, memory: int) -> None:
-    """ValueError unless ``work`` fits ``n`` coordinates and ``memory`` pairs (the compiled
-    loop does not check its indices)."""
-    rows, hist = work
-    if (rows.shape[0] < 2 * memory + 4 or rows.shape[1] != n or hist.shape[1] < memory
-            or hist.shape[0] != 2):
-        raise ValueError(f"work arrays of shapes {rows.shape}, {hist.shape} do not fit "
-                         f"{n} coordinates and memory {memory} (use lbfgs_work)")
-
-
 class FireOptions(NamedTuple):
     """Settings of :func:`fire_core` (see :func:`~.minimize.fire_minimize`)."""
 
@@ -106,23 +96,17 @@ def _two_loop(g, d, s_mem, y_mem, rho, alpha, k, m, h0):
 @nb.njit(cache=True)
 def lbfgs_core(x, ka, opt, work):
     """L-BFGS in place on flat ``x`` (``ka``: :class:`KernelArgs`, ``opt``:
-    :class:`LBFGSOptions`, ``work``: :class:`LBFGSWork` that fits, see
-    :func:`check_work`); returns ``(e, g_norm, n_iter, n_fev, converged)``.
-
-    One function, ~80 lines: splitting the loop body would pass the memory arrays
-    through calls that numba reference-counts at every iteration.
-    """
+    :class:`LBFGSOptions`, ``work``: ``lbfgs_work(x.size, m)`` or larger); returns ``(e,
+    g_norm, n_iter, n_fev, converged)``. One function, ~80 lines: splitting the loop body
+    would pass the memory arrays through calls that numba reference-counts every time."""
     gtol, norm, max_iter, m, maxstep, max_rise = opt
     n = x.size
     rows, hist = work
     s_mem = rows[:m]  # 2-D: flat rows (i * n + j) cost the search ~8 % (measured)
     y_mem = rows[m:2 * m]
-    g = rows[2 * m]
-    g_new = rows[2 * m + 1]
-    x_new = rows[2 * m + 2]
-    d = rows[2 * m + 3]
-    rho = hist[0]
-    alpha = hist[1]
+    g, g_new = rows[2 * m], rows[2 * m + 1]
+    x_new, d = rows[2 * m + 2], rows[2 * m + 3]
+    rho, alpha = hist[0], hist[1]
     e = energy_grad(x, g, ka)
     n_fev = 1
     gn = gnorm(g, norm)
