@@ -111,13 +111,14 @@ def _exact_single(x, g, ka):
     one fused loop (compiled as the :class:`ExactArgs` case of :func:`eval_energy_grad`,
     not a function of its own: one compilation less in a first run).
 
-    The same pair terms as ``kernels.allpairs_exact`` (``4 eps (u^-12 - u^-6)`` beyond
-    ``rc``, the affine core ``eps (c0 + c1 u)`` inside); the energy is summed with its
-    operations in the same order, so it is the driver's to the last bit
-    (``SmoothedLJ.energy_forces``; tests/optimize/test_first_run.py) and a quench can
-    report it without compiling the driver's loop. The general kernel gathers pairs into
-    buffers for its table path and costs ~2x this loop at LJ38 (6.6 vs 3.4 us), which is
-    most of a quench.
+    The same pair terms as the ``exact`` branch of ``kernels._pair_row`` (``4 eps
+    (u^-12 - u^-6)`` beyond ``rc``, the affine core ``eps (c0 + c1 u)`` inside), summed in
+    the same order as ``kernels.allpairs_exact``: in reduced units (``eps = sigma = 1``)
+    the energy is the driver's to the last bit (the factors of 1 are exact), so a quench
+    reports it without compiling the driver's loop (:func:`.quench.energy`). Summing
+    ``eps`` and ``sigma`` the driver's way in general costs the search ~4 % (measured).
+    The general kernel gathers pairs into buffers for its table path and costs ~2x this
+    loop at LJ38 (6.6 vs 3.4 us), which is most of a quench.
     """
     eps = ka.eps
     inv = ka.inv
@@ -129,7 +130,6 @@ def _exact_single(x, g, ka):
         g[k] = 0.0
     rc2 = rc * rc
     inv2 = inv * inv
-    eps4 = eps * 4.0
     etot = 0.0
     for i in range(n):
         xi = x[3 * i]
@@ -143,15 +143,15 @@ def _exact_single(x, g, ka):
             dy = x[3 * j + 1] - yi
             dz = x[3 * j + 2] - zi
             r2 = dx * dx + dy * dy + dz * dz
-            x2 = r2 * inv * inv
+            x2 = r2 * inv2
             if x2 > rc2:
                 i2 = 1.0 / x2
                 i6 = i2 * i2 * i2
-                etot += eps4 * i6 * (i6 - 1.0)
+                etot += 4.0 * i6 * (i6 - 1.0)
                 gg = -(48.0 * i6 - 24.0) * i6 * i2 * inv2
             else:
                 rr = math.sqrt(r2)
-                etot += eps * (c0 + c1 * rr * inv)
+                etot += c0 + c1 * rr * inv
                 gg = c1 * inv / rr if rr > 0.0 else 0.0
             gxi -= gg * dx
             gyi -= gg * dy
@@ -164,7 +164,7 @@ def _exact_single(x, g, ka):
         g[3 * i + 2] += gzi
     for k in range(x.size):
         g[k] *= eps
-    return etot
+    return eps * etot
 
 
 def eval_energy_grad(x, g, ka):
