@@ -15,10 +15,17 @@ child process (``resource.getrusage``), one thread. ``--read-only`` makes the in
 package's directories immutable (``chattr +i``; Linux, root) so numba must fall back to its
 per-user cache, as with a read-only site-packages.
 
+``--per-quench`` measures instead the search itself once compiled (that the first run got
+cheaper must not make a quench slower): for each tree a process with ``PYTHONPATH=<tree>``
+runs the main job's ``global_minimize`` once to compile or load its code, then three times
+timed (CPU time per quench); trees interleaved, ``--repeats`` processes each.
+
 Usage::
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/first_run.py \\
         --tree /path/to/old/checkout --tree . --repeats 3 --out results/firstrun/first_run.json
+    OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python examples/first_run.py --per-quench \\
+        --tree /path/to/old/checkout --tree . --repeats 5
 """
 
 from __future__ import annotations
@@ -86,6 +93,30 @@ def measure(tree: Path, read_only: bool) -> dict:
     return {"first": runs[0], "second": runs[1], "numba_index_files_in_home": user_cache}
 
 
+_PER_QUENCH = """
+import json, time
+from ase_gausslj.optimize.globalopt import global_minimize
+kw = dict(seed=0, max_minimizations=3000, target_energy=-173.928427)
+global_minimize(38, **kw)  # compile, or load numba's cache
+us = []
+for _ in range(3):
+    t = time.process_time()
+    r = global_minimize(38, **kw)
+    us.append(1e6 * (time.process_time() - t) / r.n_minimizations)
+print(json.dumps({"us_per_quench": us, "quenches": r.n_minimizations, "energy": r.energy}))
+"""
+
+
+def per_quench(tree: Path) -> dict:
+    """CPU microseconds per quench of the main job's search in one process (compiled code
+    loaded), three timed runs."""
+    env = dict(os.environ, PYTHONPATH=str(tree), OPENBLAS_NUM_THREADS="1",
+               NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _PER_QUENCH], env=env, capture_output=True,
+                         text=True, check=True, cwd=tempfile.gettempdir())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tree", action="append", type=Path,
@@ -93,9 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--read-only", action="store_true",
                    help="immutable package directories (chattr +i; root)")
+    p.add_argument("--per-quench", action="store_true",
+                   help="time the search once compiled (us per quench), not the first run")
     p.add_argument("--out", type=Path, default=None, help="JSON file to write")
     args = p.parse_args(argv)
     trees = [t.resolve() for t in (args.tree or [Path(__file__).resolve().parents[1]])]
+    if args.per_quench:
+        return _main_per_quench(trees, args)
     rows: dict[str, list[dict]] = {str(t): [] for t in trees}
     for _ in range(args.repeats):
         for t in trees:  # interleaved: the trees share the machine's load
@@ -114,6 +149,28 @@ def main(argv: list[str] | None = None) -> int:
                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                   "load_average": os.getloadavg(), "read_only": args.read_only,
                   "runs": rows, "summary": summary}
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+    return 0
+
+
+def _main_per_quench(trees: list[Path], args) -> int:
+    rows: dict[str, list[dict]] = {str(t): [] for t in trees}
+    for _ in range(args.repeats):
+        for t in trees:  # interleaved
+            r = per_quench(t)
+            rows[str(t)].append(r)
+            print(f"{t}: {', '.join(f'{u:.0f}' for u in r['us_per_quench'])} us a quench "
+                  f"({r['quenches']} quenches, E {r['energy']!r})", flush=True)
+    summary = {t: {"median_us_per_quench": statistics.median(
+        u for r in rs for u in r["us_per_quench"])} for t, rs in rows.items()}
+    print(json.dumps(summary, indent=1))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        record = {"what": "CPU us per quench of global_minimize(38, seed=0, "
+                          "max_minimizations=3000, target_energy=-173.928427), compiled "
+                          "code loaded", "argv": sys.argv,
+                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "load_average": os.getloadavg(), "runs": rows, "summary": summary}
         args.out.write_text(json.dumps(record, indent=1) + "\n")
     return 0
 

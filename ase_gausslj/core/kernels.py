@@ -265,7 +265,9 @@ def allpairs_exact(pos, types, nspec, prm, core, forces):
     """
     n = pos.shape[0]
     rc2 = core[2] * core[2]
-    forces[:] = 0.0
+    for i in range(n):  # a loop, not `forces[:] = 0.0`: less code to compile
+        for c in range(3):
+            forces[i, c] = 0.0
     etot = 0.0
     for i in range(n):
         ti = types[i] * nspec

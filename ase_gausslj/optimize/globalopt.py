@@ -46,7 +46,6 @@ from ..core.defaults import R_CORE
 from ..core.validation import check_positions, count, positive
 from ..defaults import GLOBAL_METHODS, GLOBAL_OPT
 from ..io import check_writable
-from ..parallel import map_jobs
 from .basinhopping import Strategies, run_single
 from .clusters import LJ_GLOBAL_MINIMA, container_radius, random_cluster
 from .moves import evaporation_guard, metropolis_accept, random_displacement
@@ -240,6 +239,8 @@ def _engine(settings, strategies, objective, seed, start, stop, n_starts, opts, 
         return res
     if resume is not None:
         raise ValueError("resume= is for a single start; use state_file= for a multistart")
+    from ..parallel import map_jobs  # lazy: multiprocessing, for several starts only
+
     seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(n_starts)]
     flag = _StopFlag()
     jobs = [(flag, settings, strategies, objective, seeds[k], start, stop,
@@ -261,6 +262,8 @@ def _tempering(settings, stop, seed, start, n_starts, clock, callback, executor,
                          "resume, or pass strategy='surface' or 'displacement'")
     seeds = ([seed] if n_starts == 1 else [int(s.generate_state(1)[0]) for s in
                                            np.random.SeedSequence(seed).spawn(n_starts)])
+    from ..parallel import map_jobs  # lazy: multiprocessing
+
     flag = _StopFlag()
     jobs = [(flag, settings, stop, s, start, clock, callback) for s in seeds]
     runs = [r for r in map_jobs(_tempering_start, jobs, executor=executor, partial=True)

@@ -89,7 +89,8 @@ def evaporation_guard(
 
     positions = check_positions(positions)
     x = np.array(positions, dtype=np.float64).ravel()
-    n_moved = guard(x, positive(radius, "radius"), rng.normal(size=positions.shape))
+    n_moved = guard(x, positive(radius, "radius"), rng.normal(size=positions.shape),
+                    np.empty(len(positions) + 3))
     return x.reshape(positions.shape), int(n_moved)
 
 

@@ -102,7 +102,7 @@ class PlainQuench:
         normals = rng.normal(size=(GUARD_ROUNDS, *x.shape))
         for k in range(GUARD_ROUNDS):
             x = np.array(x, dtype=np.float64)
-            if guard(x.ravel(), self.radius, normals[k]) == 0:
+            if guard(x.ravel(), self.radius, normals[k], np.empty(len(x) + 3)) == 0:
                 break
             x, e = self.minimize(x, 0.0, self.gtol)
         return x - x.mean(axis=0), e
@@ -246,8 +246,9 @@ class CompiledQuench(SmoothedQuench):
 
     def polish(self, x: np.ndarray, e: float) -> tuple[np.ndarray, float]:
         """As :meth:`PlainQuench.polish`, the minimization compiled."""
-        from .compiled.quench import polish
+        from .compiled.quench import energy, polish
 
         y = np.array(x, dtype=np.float64).ravel()
-        polish(y, e, self._args(y.size // 3)[0])
-        return y.reshape(-1, 3), self._energy(y)
+        qa = self._args(y.size // 3)[0]
+        polish(y, e, qa)
+        return y.reshape(-1, 3), energy(y, qa, self.objective)

@@ -131,21 +131,59 @@ _PROBE = """
 import json, sys
 from ase_gausslj.optimize.globalopt import global_minimize
 from ase_gausslj.core import kernels, table
+from ase_gausslj.optimize.compiled import quench
 res = global_minimize(13, seed=0, max_minimizations=40)
-print(json.dumps({"general": len(kernels.allpairs_forces.signatures)
-                  + len(kernels._pair_row.signatures), "tables": len(table._TABLES),
-                  "energy": res.energy}))
+got = {"general": len(kernels.allpairs_forces.signatures)
+       + len(kernels._pair_row.signatures), "driver": len(kernels.allpairs_exact.signatures),
+       "guard": len(quench.escaped.signatures), "tables": len(table._TABLES),
+       "energy": res.energy}
+from ase_gausslj.core.energy import SmoothedLJ
+got["driver_energy"] = SmoothedLJ().energy_forces(res.positions, 0.0)[0]
+print(json.dumps(got))
 """
 
 
 def test_plain_search_compiles_no_general_kernel_and_loads_no_table():
-    """A fresh process running the main job's path (plain basin hopping) never touches
-    the general pair kernel nor the table (numba's disk cache of this tree is reused, so
-    this costs a compilation only the first time)."""
+    """A fresh process running the main job's path (plain basin hopping) compiles the
+    L-BFGS and the guard only: neither the general pair kernel, nor the driver's width-0
+    loop (its energies come from the L-BFGS's loop, the same to the last bit), nor the
+    table (numba's disk cache of this tree is reused, so this costs a compilation only
+    the first time)."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
                          env=env, timeout=600, check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["general"] == 0
+    assert got["driver"] == 0
+    assert got["guard"] == 1  # one specialization (the probe would see a second)
     assert got["tables"] == 0
     assert got["energy"] == pytest.approx(-44.326801, abs=1e-4)  # LJ13 (CCD)
+    assert got["energy"] == got["driver_energy"]  # the driver's value, to the last bit
+
+
+@pytest.mark.parametrize("eps, sig", [(1.0, 1.0), (0.37, 1.0), (1.0, 3.405), (0.996, 3.4)])
+def test_quench_energy_is_the_drivers_to_the_last_bit(eps, sig):
+    """A quench's reported width-0 energy (:func:`compiled.quench.energy`) equals
+    ``SmoothedLJ.energy_forces`` exactly: in reduced units from the compiled L-BFGS's
+    fused loop (whose energy and gradient are checked here against the driver's), with
+    other units from the driver; core pairs included."""
+    from ase_gausslj.optimize.compiled.energy import energy_grad
+    from ase_gausslj.optimize.compiled.quench import energy
+
+    pot = SmoothedLJ(eps, sig)
+    rng = np.random.default_rng(3)
+    for scale in (1.0, 0.75, 0.75, 0.6):  # < 1: pairs inside r_core too
+        pos = random_cluster(19, rng) * scale * sig
+        qa = quench_args(pot, 19, gtol=1e-3, width_gtol=1e-2, polish_gtol=1e-6,
+                         maxiter=100, radius=3.0 * sig)
+        x = pos.ravel().copy()
+        e_driver, f = pot.energy_forces(pos, 0.0)
+        assert energy(x, qa, pot.energy_gradient) == e_driver
+        np.testing.assert_array_equal(x, pos.ravel())  # no step taken
+        g = np.empty_like(x)
+        e_loop = energy_grad(x, g, qa.plain)
+        if eps == sig == 1.0:
+            assert e_loop == e_driver  # what energy() relies on in reduced units
+        assert e_loop == pytest.approx(e_driver, rel=1e-13)
+        np.testing.assert_allclose(g, -f.ravel(), rtol=1e-12,
+                                   atol=1e-12 * np.abs(f).max())

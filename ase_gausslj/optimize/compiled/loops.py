@@ -16,7 +16,7 @@ import numpy as np
 from .energy import eval_energy_grad as energy_grad
 from .energy import gnorm
 
-__all__ = ["LBFGSOptions", "FireOptions", "lbfgs_core", "fire_core"]
+__all__ = ["LBFGSOptions", "FireOptions", "LBFGSWork", "lbfgs_work", "lbfgs_core", "fire_core"]
 
 _MAX_HALVINGS = 10  # pele's nred_max
 
@@ -30,6 +30,21 @@ class LBFGSOptions(NamedTuple):
     memory: int
     maxstep: float
     max_rise: float
+
+
+class LBFGSWork(NamedTuple):
+    """The working arrays of :func:`lbfgs_core` (:func:`lbfgs_work`), allocated by the
+    caller: numba's array allocators (``np.zeros``, ``np.empty``) cost a first run ~0.3
+    CPU-s of compilation, and a search reuses one set for all of its quenches."""
+
+    rows: np.ndarray  # (2 m + 4, n): m steps s, m gradient changes y, g, g_new, x_new, d
+    hist: np.ndarray  # (2, m): rho, alpha
+
+
+def lbfgs_work(n: int, memory: int) -> LBFGSWork:
+    """:class:`LBFGSWork` for ``n`` coordinates and up to ``memory`` stored pairs (no
+    value is read before it is written: ``np.empty``)."""
+    return LBFGSWork(np.empty((2 * memory + 4, n)), np.empty((2, memory)))
 
 
 class FireOptions(NamedTuple):
@@ -54,7 +69,7 @@ def _two_loop(g, d, s_mem, y_mem, rho, alpha, k, m, h0):
     n = g.size
     for j in range(n):
         d[j] = g[j]
-    lo = max(0, k - m)
+    lo = k - m if k - m > 0 else 0
     for it in range(k - 1, lo - 1, -1):
         i = it % m
         a = 0.0
@@ -79,23 +94,19 @@ def _two_loop(g, d, s_mem, y_mem, rho, alpha, k, m, h0):
 
 
 @nb.njit(cache=True)
-def lbfgs_core(x, ka, opt):
+def lbfgs_core(x, ka, opt, work):
     """L-BFGS in place on flat ``x`` (``ka``: :class:`KernelArgs`, ``opt``:
-    :class:`LBFGSOptions`); returns ``(e, g_norm, n_iter, n_fev, converged)``.
-
-    One function, ~80 lines: splitting the loop body would pass the memory arrays
-    through calls that numba reference-counts at every iteration.
-    """
+    :class:`LBFGSOptions`, ``work``: ``lbfgs_work(x.size, m)`` or larger); returns ``(e,
+    g_norm, n_iter, n_fev, converged)``. One function, ~80 lines: splitting the loop body
+    would pass the memory arrays through calls that numba reference-counts every time."""
     gtol, norm, max_iter, m, maxstep, max_rise = opt
     n = x.size
-    s_mem = np.zeros((m, n))  # 2-D: flat rows (i * n + j) cost the search ~8 % (measured)
-    y_mem = np.zeros((m, n))
-    rho = np.zeros(m)
-    alpha = np.zeros(m)
-    g = np.empty(n)
-    g_new = np.empty(n)
-    x_new = np.empty(n)
-    d = np.empty(n)
+    rows, hist = work
+    s_mem = rows[:m]  # 2-D: flat rows (i * n + j) cost the search ~8 % (measured)
+    y_mem = rows[m:2 * m]
+    g, g_new = rows[2 * m], rows[2 * m + 1]
+    x_new, d = rows[2 * m + 2], rows[2 * m + 3]
+    rho, alpha = hist[0], hist[1]
     e = energy_grad(x, g, ka)
     n_fev = 1
     gn = gnorm(g, norm)
@@ -111,7 +122,8 @@ def lbfgs_core(x, ka, opt):
             g2 = 0.0
             for j in range(n):
                 g2 += g[j] * g[j]
-            scale = h0 / max(math.sqrt(g2), 1.0)
+            gl = math.sqrt(g2)
+            scale = h0 / (1.0 if 1.0 > gl else gl)  # = max(gl, 1.0), no builtin to compile
             for j in range(n):
                 d[j] = -scale * g[j]
         else:
@@ -128,7 +140,8 @@ def lbfgs_core(x, ka, opt):
                 break
             k = 0
             continue
-        factor = min(1.0, maxstep / dn)
+        factor = maxstep / dn
+        factor = factor if factor < 1.0 else 1.0  # = min(1.0, maxstep / dn)
         ok = False
         e_new = e
         for _ in range(_MAX_HALVINGS):

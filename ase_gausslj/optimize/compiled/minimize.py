@@ -37,7 +37,7 @@ import numpy as np
 from ...core.validation import check_finite, count, positive
 from ..results import LocalResult
 from .energy import NORMS, _default_potential, kernel_args
-from .loops import FireOptions, LBFGSOptions, fire_core, lbfgs_core
+from .loops import FireOptions, LBFGSOptions, fire_core, lbfgs_core, lbfgs_work
 
 __all__ = ["LJObjective", "fire_minimize", "lbfgs_backend", "lbfgs_minimize"]
 
@@ -117,7 +117,7 @@ def lbfgs_minimize(
     x, shape, ka, head = _prepare(x0, width, potential, gtol, max_iter, norm)
     opt = LBFGSOptions(*head, count(memory, "memory", 1), _real(maxstep, "maxstep"),
                        _real(max_rise, "max_rise"))
-    return _result(x, shape, lbfgs_core(x, ka, opt))
+    return _result(x, shape, lbfgs_core(x, ka, opt, lbfgs_work(x.size, opt.memory)))
 
 
 def fire_minimize(
