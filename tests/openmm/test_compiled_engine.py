@@ -8,6 +8,8 @@ platform computes custom forces in single precision, so agreement is to ~1e-5 re
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import openmm as mm
 import pytest
@@ -274,3 +276,29 @@ def test_compiled_refuses_a_triclinic_box():
     with pytest.raises(ValueError, match="triclinic"):
         smooth_system(s, 0.0, engine="compiled")
     assert not any(isinstance(f, mm.PythonForce) for f in smooth_system(s, 0.0).getForces())
+
+
+def test_compiled_with_a_barostat_follows_the_box(tip3p_box):
+    """MonteCarloBarostat rescales the box: the lists are rebuilt for it and the long-range
+    correction follows the volume; the energy after the moves equals the custom engine's
+    at the same positions and box."""
+    _, system, pos = tip3p_box
+    base = copy.deepcopy(system)
+    base.addForce(mm.MonteCarloBarostat(1.0, 300.0, 2))
+    s = smooth_system(base, 0.02, engine="compiled")
+    integ = mm.LangevinMiddleIntegrator(300, 1.0, 0.002)
+    ctx = mm.Context(s, integ, mm.Platform.getPlatformByName("CPU"), {"Threads": "1"})
+    ctx.setPositions(pos)
+    ctx.setVelocitiesToTemperature(300, 2)
+    v0 = ctx.getState().getPeriodicBoxVolume()._value
+    integ.step(60)
+    st = ctx.getState(getPositions=True, getEnergy=True)
+    assert st.getPeriodicBoxVolume()._value != v0  # the barostat moved the box
+    ref = smooth_system(base, 0.02, engine="custom")
+    c2 = mm.Context(ref, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("CPU"),
+                    {"Threads": "1"})
+    c2.setPeriodicBoxVectors(*st.getPeriodicBoxVectors())
+    c2.setPositions(st.getPositions())
+    e_ref = c2.getState(getEnergy=True).getPotentialEnergy()._value
+    e = st.getPotentialEnergy()._value
+    assert abs(e - e_ref) <= 2e-5 * abs(e_ref), (e, e_ref)
