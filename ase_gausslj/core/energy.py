@@ -200,7 +200,9 @@ class SmoothedLJ:
             slices = [table.slice_unchecked(float(w)) for w in uniq]
             which = which.ravel()
             seg = slices[0]
-            coef = np.stack([s.coef for s in slices])[which]
+            coef = np.empty((nt, *seg.coef.shape))
+            for t in range(nt):  # one copy (a stack then a gather would be two)
+                coef[t] = slices[which[t]].coef
             ta = np.stack([s.tail_a for s in slices])[which]
             tb = np.stack([s.tail_b for s in slices])[which]
             ssc = np.stack([s.scalars for s in slices])[which]
