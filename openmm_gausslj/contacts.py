@@ -16,7 +16,7 @@ from scipy.spatial import cKDTree
 from .forces.lj_forms import BondLJ, PairLJ
 from .inputs import to_nm
 
-__all__ = ["core_contacts", "check_core_contacts", "pairs_within", "box_nm"]
+__all__ = ["core_contacts", "check_core_contacts", "pairs_within", "box_nm", "minimum_image"]
 
 
 def box_nm(system: mm.System, periodic: bool) -> np.ndarray | None:
@@ -27,12 +27,17 @@ def box_nm(system: mm.System, periodic: bool) -> np.ndarray | None:
                      for v in system.getDefaultPeriodicBoxVectors()])
 
 
-def _displacements(pos: np.ndarray, i, j, box: np.ndarray | None) -> np.ndarray:
-    d = pos[i] - pos[j]
-    if box is not None:  # minimum image for OpenMM's reduced (lower-triangular) boxes
+def minimum_image(d: np.ndarray, box: np.ndarray | None) -> np.ndarray:
+    """Displacements ``d`` (M, 3) reduced, in place, to the minimum image of OpenMM's
+    reduced (lower-triangular) ``box``; unchanged when ``box`` is None. Returns ``d``."""
+    if box is not None:
         for axis in (2, 1, 0):
             d -= np.outer(np.round(d[:, axis] / box[axis, axis]), box[axis])
     return d
+
+
+def _displacements(pos: np.ndarray, i, j, box: np.ndarray | None) -> np.ndarray:
+    return minimum_image(pos[i] - pos[j], box)
 
 
 def pairs_within(pos: np.ndarray, reach: float, box: np.ndarray | None) -> np.ndarray:

@@ -40,14 +40,16 @@ import openmm as mm
 from ase_gausslj.core.pair_terms import Cutoff
 from ase_gausslj.core.verlet import VerletList
 
+from ..contacts import box_nm, minimum_image
 from .compiled_bonds import CompiledBondComputation
 from .compiled_loops import (
     correction_rows,
     driver,
     exclusion_rows,
-    min_image,
     pair_energies,
     pair_sum,
+    step_width,
+    triclinic,
     unwrapped,
 )
 from .expressions import (
@@ -70,7 +72,6 @@ _SKIN = 0.15
 _ERFC_REACH = 10.0  # erfc(r / 2w) is below 1.5e-12 beyond r = 10 w
 _GL = np.polynomial.legendre.leggauss(48)
 _CNB = mm.CustomNonbondedForce
-_OFF_DIAGONAL = ~np.eye(3, dtype=bool)
 
 
 @dataclass
@@ -114,9 +115,9 @@ class CompiledPairComputation:
     coulomb_cutoff: float | None
     r_core: float
     width_max: float
-    width_limit: float
-    coulomb_limit: float
     width_parameter: str
+    width_limit: float = math.inf  # both set at install, when the System's limits are known
+    coulomb_limit: float = math.inf
     lj: bool = True
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -168,11 +169,12 @@ class CompiledPairComputation:
     # -- the step ---------------------------------------------------------------------------
     def __call__(self, state: mm.State):
         pos = np.ascontiguousarray(state.getPositions(asNumpy=True)._value, dtype=np.float64)
-        w = state.getParameters()[self.width_parameter]
-        self._check_width(w)
+        w = step_width(state, self.width_parameter,
+                       min(self.width_limit, self.coulomb_limit if self.charges is not None
+                           else math.inf), "nm: the table's range or cutoff / 8")
         box = (np.ascontiguousarray(state.getPeriodicBoxVectors(asNumpy=True)._value)
                if self.periodic else np.zeros((3, 3)))
-        if self.periodic and np.any(box[_OFF_DIAGONAL] != 0.0):
+        if self.periodic and triclinic(box):
             raise ValueError("GaussLJ (engine='compiled'): the box became triclinic; "
                              "smooth the System with engine='custom'")
         c = self._setup()
@@ -190,14 +192,6 @@ class CompiledPairComputation:
                 "excluded, or NaN positions)")
         return energy, forces
 
-    def _check_width(self, w: float) -> None:
-        if not (w >= 0.0 and math.isfinite(w)):
-            raise ValueError(f"{self.width_parameter} must be a finite width >= 0, got {w}")
-        limit = min(self.width_limit, self.coulomb_limit if self.charges is not None
-                    else math.inf)
-        if w > limit * (1.0 + 1e-12):
-            raise ValueError(f"{self.width_parameter} = {w} nm is beyond this force's "
-                             f"largest width {limit:.6g} nm (table range or cutoff / 8)")
 
     def _lj_part(self, pos, w, box, c, forces) -> float:
         idx = c["lj_idx"]
@@ -212,7 +206,8 @@ class CompiledPairComputation:
         e = res.energy
         ia, ib = c["lj_exc"]
         if ia.size:  # the excluded pairs, computed and taken out (finite: the core)
-            d, r2 = min_image(sub, ia, ib, box, self.periodic)
+            d = minimum_image(sub[ib] - sub[ia], box if self.periodic else None)
+            r2 = np.einsum("ij,ij->i", d, d)
             t = drv.types
             fx = np.zeros(sub.shape)
             e -= pair_sum(d, r2, ia, ib, t[ia] * drv.nspec + t[ib], c["cut"],
@@ -328,14 +323,11 @@ class PendingCompiled:
 def compiled_unsupported(system: mm.System, forms, region, exact_at_zero: bool) -> str | None:
     """Why the compiled engine does not apply to smoothing ``system`` (its LJ ``forms``,
     ``region`` of ``atoms=``), or None where it does."""
-    box = np.array([v.value_in_unit(mm.unit.nanometer)
-                    for v in system.getDefaultPeriodicBoxVectors()])
-    # a triclinic box: OpenMM's own pair list differs from the minimum-image sum there
-    # (0.7 kJ/mol in a truncated octahedron of water, tests/openmm/test_compiled_engine.py)
+    box = box_nm(system, system.usesPeriodicBoundaryConditions())
+    # a triclinic box: OpenMM's own pair list drops pairs there (docs/openmm.md, "Engines")
     return ("atoms= (a region)" if region is not None else "CHARMM's tabulated LJ"
             if forms.pairs else "exact_at_zero=False" if not exact_at_zero
-            else "a triclinic box" if system.usesPeriodicBoundaryConditions()
-            and np.any(box[~np.eye(3, dtype=bool)] != 0.0) else None)
+            else "a triclinic box" if box is not None and triclinic(box) else None)
 
 
 def _checked_lj(sigma, epsilon, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -366,8 +358,8 @@ def plan_pair(pair, correction, common: dict) -> PendingCompiled:
         method=int(pair.method), cutoff=float(pair.cutoff), switch=pair.switch,
         long_range=bool(pair.long_range and pair.method == _CNB.CutoffPeriodic),
         coulomb_cutoff=None if pair.method == _CNB.NoCutoff else float(pair.cutoff),
-        r_core=grid.r_core, width_max=grid.width_max, width_limit=math.inf,
-        coulomb_limit=math.inf, width_parameter=common["width_parameter"])
+        r_core=grid.r_core, width_max=grid.width_max,
+        width_parameter=common["width_parameter"])
     return PendingCompiled(comp, int(pair.group))
 
 
@@ -379,7 +371,7 @@ def plan_bonds(b, common: dict):
     comp = CompiledBondComputation(
         pairs=np.asarray(b.pairs, dtype=np.int64).reshape(-1, 2), sigma=sig, epsilon=eps,
         periodic=bool(b.periodic),
-        r_core=grid.r_core, width_max=grid.width_max, width_limit=math.inf,
+        r_core=grid.r_core, width_max=grid.width_max,
         width_parameter=common["width_parameter"])
     return PendingCompiled(comp, int(b.group))
 
@@ -394,8 +386,8 @@ def plan_correction(charges, exclusions, method: int, cutoff: float, common: dic
         exclusions=np.asarray(exclusions, dtype=np.int64).reshape(-1, 2), method=int(method),
         cutoff=float(cutoff), switch=None, long_range=False,
         coulomb_cutoff=None if method == _CNB.NoCutoff else float(cutoff),
-        r_core=grid.r_core, width_max=grid.width_max, width_limit=math.inf,
-        coulomb_limit=math.inf, width_parameter=common["width_parameter"], lj=False)
+        r_core=grid.r_core, width_max=grid.width_max,
+        width_parameter=common["width_parameter"], lj=False)
     return PendingCompiled(comp, int(group))
 
 

@@ -17,7 +17,8 @@ import openmm as mm
 
 from ase_gausslj.core.pair_terms import Cutoff
 
-from .compiled_loops import driver, min_image, pair_sum
+from ..contacts import minimum_image
+from .compiled_loops import driver, pair_sum, step_width
 
 __all__ = ["CompiledBondComputation"]
 
@@ -39,8 +40,8 @@ class CompiledBondComputation:
     periodic: bool
     r_core: float
     width_max: float
-    width_limit: float
     width_parameter: str
+    width_limit: float = math.inf  # set at install, when the System's limit is known
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     name = "GaussLJExceptions"
@@ -60,31 +61,32 @@ class CompiledBondComputation:
             prm = np.stack([self.epsilon[real], self.sigma[real]], axis=1)
             uniq, t = np.unique(prm, axis=0, return_inverse=True)
             t = t.ravel()
+            order = real[np.argsort(t, kind="stable")]  # the pairs of a class contiguous
+            c["ia"] = np.ascontiguousarray(self.pairs[order, 0].astype(np.int64))
+            c["ib"] = np.ascontiguousarray(self.pairs[order, 1].astype(np.int64))
+            ends = np.cumsum(np.bincount(t, minlength=len(uniq)))
             # one single-class driver per (epsilon, sigma): each needs one slice per width
             # (one driver of all classes would build a slice for every mixed pair too)
-            c["groups"] = [
-                (driver(e, s, self.r_core, self.width_max),
-                 np.ascontiguousarray(self.pairs[real[t == k], 0].astype(np.int64)),
-                 np.ascontiguousarray(self.pairs[real[t == k], 1].astype(np.int64)))
-                for k, (e, s) in enumerate(uniq)]
+            c["groups"] = [(driver(e, s, self.r_core, self.width_max),
+                            slice(int(end - n), int(end)))
+                           for (e, s), end, n in zip(uniq, ends, np.bincount(t), strict=True)]
         return c
 
     def __call__(self, state: mm.State):
         pos = np.ascontiguousarray(state.getPositions(asNumpy=True)._value, dtype=np.float64)
-        w = state.getParameters()[self.width_parameter]
-        if not (w >= 0.0 and math.isfinite(w)):
-            raise ValueError(f"{self.width_parameter} must be a finite width >= 0, got {w}")
-        if w > self.width_limit * (1.0 + 1e-12):
-            raise ValueError(f"{self.width_parameter} = {w} nm is beyond this force's largest "
-                             f"width {self.width_limit:.6g} nm (the table's range)")
+        w = step_width(state, self.width_parameter, self.width_limit,
+                       "nm: the table's range")
         box = (np.ascontiguousarray(state.getPeriodicBoxVectors(asNumpy=True)._value)
                if self.periodic else np.zeros((3, 3)))
         c = self._setup()
         forces = np.zeros(pos.shape)
+        ia, ib = c["ia"], c["ib"]
+        d = minimum_image(pos[ib] - pos[ia], box if self.periodic else None)
+        r2 = np.einsum("ij,ij->i", d, d)
+        types = np.zeros(ia.size, dtype=np.int64)  # each driver has its one pair type
         e = 0.0
-        for drv, ia, ib in c["groups"]:
-            d, r2 = min_image(pos, ia, ib, box, self.periodic)
-            e += pair_sum(d, r2, ia, ib, np.zeros(ia.size, dtype=np.int64), _NO_CUTOFF,
+        for drv, s in c["groups"]:
+            e += pair_sum(d[s], r2[s], ia[s], ib[s], types[s], _NO_CUTOFF,
                           drv._kernel_args_unchecked(w), forces)
         if not (math.isfinite(e) and np.isfinite(forces).all()):
             raise FloatingPointError("GaussLJExceptions: non-finite energy or forces")

@@ -13,29 +13,15 @@ import numpy as np
 from ase_gausslj.core.energy import SmoothedLJ
 from ase_gausslj.core.kernels import _pair_row
 from ase_gausslj.core.pair_terms import apply_cutoff
+from ase_gausslj.core.validation import check_width
 from ase_gausslj.core.verlet import _extend
 
-__all__ = ["driver", "WIDTHS_KEPT", "min_image", "pair_sum", "pair_energies",
-           "correction_rows", "unwrapped", "exclusion_rows"]
+from ..contacts import minimum_image
 
+__all__ = ["driver", "WIDTHS_KEPT", "pair_sum", "pair_energies", "correction_rows",
+           "step_width", "triclinic", "unwrapped", "exclusion_rows"]
 
-@nb.njit(cache=True)
-def min_image(pos, ia, ib, box, periodic):
-    """``(d, r2)`` of the pairs ``(ia, ib)``: ``d = x_b - x_a``, OpenMM's minimum image
-    (reduced triclinic box, rows a, b, c) when ``periodic``."""
-    m = ia.size
-    d = np.empty((m, 3))
-    r2 = np.empty(m)
-    for p in range(m):
-        for k in range(3):
-            d[p, k] = pos[ib[p], k] - pos[ia[p], k]
-        if periodic:
-            for v in range(2, -1, -1):
-                s = np.floor(d[p, v] / box[v, v] + 0.5)
-                for k in range(3):
-                    d[p, k] -= s * box[v, k]
-        r2[p] = d[p, 0] ** 2 + d[p, 1] ** 2 + d[p, 2] ** 2
-    return d, r2
+_OFF_DIAGONAL = ~np.eye(3, dtype=bool)
 
 
 @nb.njit(cache=True)
@@ -122,28 +108,16 @@ def correction_rows(pos, src, shift, start, nbr, q, xs, xj, c2, two_w, kq, force
     return etot
 
 
-@nb.njit(cache=True)
-def _unwrap(pos, prev_wrapped, prev, box):
-    """``prev`` moved by ``pos - prev_wrapped`` less whole box vectors (OpenMM re-wraps
-    the positions it hands over; the Verlet lists must see only the motion)."""
-    out = np.empty_like(pos)
-    for i in range(pos.shape[0]):
-        d0 = pos[i, 0] - prev_wrapped[i, 0]
-        d1 = pos[i, 1] - prev_wrapped[i, 1]
-        d2 = pos[i, 2] - prev_wrapped[i, 2]
-        s = np.floor(d2 / box[2, 2] + 0.5)
-        d0 -= s * box[2, 0]
-        d1 -= s * box[2, 1]
-        d2 -= s * box[2, 2]
-        s = np.floor(d1 / box[1, 1] + 0.5)
-        d0 -= s * box[1, 0]
-        d1 -= s * box[1, 1]
-        s = np.floor(d0 / box[0, 0] + 0.5)
-        d0 -= s * box[0, 0]
-        out[i, 0] = prev[i, 0] + d0
-        out[i, 1] = prev[i, 1] + d1
-        out[i, 2] = prev[i, 2] + d2
-    return out
+def step_width(state, parameter: str, limit: float, limit_name: str) -> float:
+    """The width (nm) of an OpenMM ``State``, through the package's one width check (a
+    relative 1e-12 beyond ``limit`` is rounding of the device's arithmetic)."""
+    return check_width(state.getParameters()[parameter], parameter,
+                       maximum=limit * (1.0 + 1e-12), limit_name=limit_name)
+
+
+def triclinic(box: np.ndarray) -> bool:
+    """Whether a (3, 3) box has a non-zero off-diagonal entry."""
+    return bool(np.any(box[_OFF_DIAGONAL] != 0.0))
 
 
 def unwrapped(pos: np.ndarray, box: np.ndarray, c: dict) -> np.ndarray:
@@ -152,7 +126,8 @@ def unwrapped(pos: np.ndarray, box: np.ndarray, c: dict) -> np.ndarray:
     starts over from the positions as given."""
     key = (pos.shape, box.tobytes())
     last = c.get("unwrap")
-    out = pos if last is None or last[0] != key else _unwrap(pos, last[1], last[2], box)
+    # the step from the last positions, less whole box vectors (OpenMM re-wraps them)
+    out = pos if last is None or last[0] != key else last[2] + minimum_image(pos - last[1], box)
     c["unwrap"] = (key, pos, out)
     return out
 
